@@ -1,0 +1,47 @@
+"""Every numba option fastlogreg uses, in one place.
+
+Read once from the environment at import; nothing here touches numba's global
+configuration.
+
+Environment variables
+---------------------
+FASTLOGREG_CACHE
+    ``0`` disables numba's on-disk cache of compiled kernels (default ``1``).
+FASTLOGREG_FASTMATH
+    ``0`` compiles the kernels without any fast-math flag (slower, for checking
+    that a result does not depend on reassociation).  Default ``1``.
+"""
+
+import os
+
+
+def _env_flag(name, default):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+CACHE = _env_flag("FASTLOGREG_CACHE", True)
+
+# A restricted fast-math set: reassociation lets LLVM vectorise the dot products
+# and reductions, contraction gives FMAs.  No 'nnan'/'ninf', so NaN and inf keep
+# their IEEE meaning and the input checks stay valid.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"} if _env_flag("FASTLOGREG_FASTMATH", True) else False
+
+# Options shared by every jitted function.
+JIT_OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True, "error_model": "numpy"}
+
+# Rows are processed in tiles small enough that a tile of X stays in the L1/L2 cache
+# between the pass that computes the margins and the pass that accumulates the
+# gradient: X is read from memory once.
+TILE_BYTES = 64 * 1024
+MIN_TILE_ROWS_ROWMAJOR = 8
+MIN_TILE_ROWS_COLMAJOR = 64
+MAX_TILE_ROWS = 1024
+
+# The rows are split into at most this many blocks; each block is one parallel task
+# with its own row of float64 partial sums, merged in block order.  The split depends
+# only on the shape of X, never on the thread count, so results are bitwise identical
+# for any number of threads.
+MAX_BLOCKS = 128

@@ -1,0 +1,91 @@
+"""A validated data set plus the scratch buffers its kernel calls reuse.
+
+Every public entry point that evaluates the objective builds one ``Problem`` and
+calls its methods; the solvers call them once per iteration without allocating.
+"""
+
+import numpy as np
+
+from . import _kernels
+from ._threads import run_kernel
+from ._validation import as_labels, as_matrix, as_sample_weight
+
+_NO_ARRAY = np.empty(0, dtype=np.float64)
+
+
+class Problem:
+    """X, y and sample weights checked once; kernel calls return sums over examples."""
+
+    def __init__(self, X, y, sample_weight=None):
+        self.X, self._kernel_X, self._colmajor = as_matrix(X)
+        m, n = self.X.shape
+        self.n_samples, self.n_features = m, n
+        self.y = as_labels(y, m)
+        self.sample_weight = as_sample_weight(sample_weight, m)
+        self.weight_sum = float(self.sample_weight.sum()) if self.sample_weight.size else float(m)
+        self._tile, self._block_rows, n_blocks = _kernels.plan(m, n, self.X.itemsize, self._colmajor)
+        self._z, self._partials = _kernels.allocate_workspace(n, n_blocks, self._tile)
+        self._sums = np.empty(n + 2, dtype=np.float64)
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    def loss_grad_sums(self, w, b, hess_weights_out=_NO_ARRAY):
+        """(Σ s_i L_i, g) with g = [Σ s_i r_i x_i, Σ s_i r_i] (length n + 1, float64).
+
+        ``g`` is a view of a buffer that the next call overwrites.  If
+        ``hess_weights_out`` has m entries it receives s_i σ'(z_i).
+        """
+        run_kernel(
+            _kernels._loss_grad_parallel, _kernels._loss_grad_serial,
+            self._kernel_X, self._colmajor, self.y, self.sample_weight, w, float(b),
+            hess_weights_out, self._tile, self._block_rows, self._z, self._partials,
+        )
+        _kernels.merge_partials(self._partials, self._sums)
+        return self._sums[self.n_features + 1], self._sums[: self.n_features + 1]
+
+    def hessp_sums(self, hess_weights, v, vb):
+        """[Σ d_i (x_i·v + vb) x_i, Σ d_i (x_i·v + vb)] (length n + 1; a reused buffer)."""
+        run_kernel(
+            _kernels._hessp_parallel, _kernels._hessp_serial,
+            self._kernel_X, self._colmajor, hess_weights, v, float(vb),
+            self._tile, self._block_rows, self._z, self._partials,
+        )
+        _kernels.merge_partials(self._partials, self._sums)
+        return self._sums[: self.n_features + 1]
+
+    def check_finite_X(self, name="X"):
+        """Raise a ValueError naming the first NaN/inf entry of X, if there is one."""
+        check_finite_matrix(self._kernel_X, self._colmajor, self._block_rows, self._partials.shape[0], name)
+
+
+def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X"):
+    """One parallel read pass; on failure, the error names the first bad entry."""
+    counts = np.empty(n_blocks, dtype=np.int64)
+    bad = run_kernel(
+        _kernels.count_nonfinite_parallel, _kernels.count_nonfinite_serial,
+        kernel_X, colmajor, block_rows, counts,
+    )
+    if bad:
+        X = kernel_X.T if colmajor else kernel_X
+        first_block = int(np.flatnonzero(counts)[0])
+        rows = X[first_block * block_rows:(first_block + 1) * block_rows]
+        i, j = np.argwhere(~np.isfinite(rows))[0]
+        row = first_block * block_rows + int(i)
+        raise ValueError(
+            f"{name} contains NaN or infinity ({bad} entries; first at row {row}, "
+            f"column {int(j)}: {X[row, j]})"
+        )
+
+
+def margins(kernel_X, colmajor, w, b, apply_sigmoid, out):
+    """out = X w + b (or σ of it), in one parallel pass."""
+    m = out.shape[0]
+    n = w.shape[0]
+    tile, block_rows, n_blocks = _kernels.plan(m, n, kernel_X.itemsize, colmajor)
+    run_kernel(
+        _kernels._margins_parallel, _kernels._margins_serial,
+        kernel_X, colmajor, w, float(b), tile, block_rows, n_blocks, out, apply_sigmoid,
+    )
+    return out

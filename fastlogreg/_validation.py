@@ -1,0 +1,148 @@
+"""Checks at the public boundary: clear errors, and the dtype / memory-order policy.
+
+Policy for X
+------------
+* float32 and float64 are used as they are: never upcast, never copied.
+* C-contiguous X is read row by row; F-contiguous X (for instance the textbook's
+  (n_x, m) array transposed) is read through its transpose, without a copy.
+* Other layouts (a strided view) are copied once to C order.
+* Integer and boolean X are converted to float64; float16 and long double too.
+* Complex, string, object and datetime data, sparse matrices, and X with a NaN or
+  an infinity are rejected with an error naming the argument.
+"""
+
+import numbers
+
+import numpy as np
+
+_FLOAT_KINDS_KEPT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_dtype(array, name):
+    kind = array.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
+    if kind in "iub":
+        return np.float64
+    if kind == "f":
+        return None if array.dtype in _FLOAT_KINDS_KEPT else np.float64
+    if kind == "O":
+        return np.float64  # numbers in an object array: converted below, or rejected
+    raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+
+
+def as_numeric_array(data, name, float_dtype=None):
+    """np.asarray(data) with a numeric float dtype, or a TypeError naming ``name``."""
+    if hasattr(data, "toarray") and hasattr(data, "nnz"):
+        raise TypeError(f"{name}: sparse matrices are not supported; pass a dense array")
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} could not be read as a numeric array: {exc}") from None
+    target = float_dtype or _check_dtype(array, name)
+    if target is not None and array.dtype != target:
+        if array.dtype.kind == "c":
+            raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
+        try:
+            array = array.astype(target)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be numeric: {exc}") from None
+    return array
+
+
+def as_matrix(X, name="X"):
+    """(X, kernel_view, colmajor): X as a 2-D float32/float64 array, and the
+    C-contiguous array the kernels read (X itself, or X.T for F-ordered X)."""
+    X = as_numeric_array(X, name)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (m, n), got {X.ndim} dimension(s)")
+    m, n = X.shape
+    if m == 0 or n == 0:
+        raise ValueError(f"{name} is empty: shape {X.shape}; it needs at least one example and one feature")
+    if X.flags.c_contiguous:
+        return X, X, False
+    if X.flags.f_contiguous:
+        return X, X.T, True
+    X = np.ascontiguousarray(X)
+    return X, X, False
+
+
+def _first_nonfinite(array):
+    bad = np.flatnonzero(~np.isfinite(array.ravel()))
+    return bad[0] if bad.size else None
+
+
+def check_finite_vector(v, name):
+    index = _first_nonfinite(v)
+    if index is not None:
+        raise ValueError(f"{name} contains NaN or infinity (first at index {index}: {v.ravel()[index]})")
+
+
+def as_vector(v, size, name, allow_column=True):
+    """A finite float64 vector of length ``size`` (a (size, 1) or (1, size) array is
+    accepted too, as in the textbook's notation).  Always a new array."""
+    v = as_numeric_array(v, name, float_dtype=np.float64)
+    if v.ndim == 2 and allow_column and 1 in v.shape:
+        v = v.ravel()
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of length {size}, got shape {v.shape}")
+    if v.shape[0] != size:
+        raise ValueError(f"{name} has length {v.shape[0]}, expected {size}")
+    check_finite_vector(v, name)
+    return np.array(v, dtype=np.float64, copy=True)
+
+
+def as_labels(y, m, name="y"):
+    """Labels as a float64 vector of length m with values in [0, 1].
+
+    0/1 labels are the usual case; soft labels (probabilities in [0, 1]) are accepted
+    too, with the same cross-entropy loss.
+    """
+    y = as_vector(y, m, name)
+    outside = (y < 0.0) | (y > 1.0)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"{name} must hold labels 0 or 1 (or probabilities in [0, 1]); "
+            f"found {y[first]!r} at index {first}"
+        )
+    return y
+
+
+def as_sample_weight(sample_weight, m, name="sample_weight"):
+    """Non-negative finite float64 weights with a positive sum, or an empty array for None."""
+    if sample_weight is None:
+        return np.empty(0, dtype=np.float64)
+    s = as_vector(sample_weight, m, name, allow_column=False)
+    if (s < 0).any():
+        first = int(np.flatnonzero(s < 0)[0])
+        raise ValueError(f"{name} must be non-negative; found {s[first]!r} at index {first}")
+    if not s.sum() > 0:
+        raise ValueError(f"{name} sums to zero: at least one example needs a positive weight")
+    return s
+
+
+def as_finite_scalar(value, name):
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def as_positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_positive_float(value, name, allow_zero=False):
+    value = as_finite_scalar(value, name)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
+    return value
