@@ -29,16 +29,23 @@ CACHE = _env_flag("FASTLOGREG_CACHE", True)
 # their IEEE meaning and the input checks stay valid.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"} if _env_flag("FASTLOGREG_FASTMATH", True) else False
 
-# Options shared by every jitted function.
-JIT_OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True, "error_model": "numpy"}
+# Options shared by every jitted function: exact IEEE arithmetic.  The scalar math
+# (exp, log1p, the loss) must be compiled this way: reassociation would undo its
+# exact range reduction.
+JIT_OPTIONS = {"cache": CACHE, "nogil": True, "error_model": "numpy"}
 
-# Rows are processed in tiles small enough that a tile of X stays in the L1/L2 cache
-# between the pass that computes the margins and the pass that accumulates the
-# gradient: X is read from memory once.
-TILE_BYTES = 64 * 1024
-MIN_TILE_ROWS_ROWMAJOR = 8
+# For the linear-algebra loops only (dot products, axpys, sums): there reassociation
+# is what lets LLVM vectorise a reduction.  They never call the scalar math.
+REDUCTION_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH)
+
+# Rows are processed in tiles (see _kernels).  Row-major X: 16 rows, two AVX-512
+# vectors of per-example terms, well inside the L1 cache.  Column-major X: tiles of
+# about 128 KiB, so that each column segment is long enough for the hardware
+# prefetcher while the tile stays in the L2 cache.
+ROWMAJOR_TILE_ROWS = 16
+COLMAJOR_TILE_BYTES = 128 * 1024
 MIN_TILE_ROWS_COLMAJOR = 64
-MAX_TILE_ROWS = 1024
+MAX_TILE_ROWS_COLMAJOR = 2048
 
 # The rows are split into at most this many blocks; each block is one parallel task
 # with its own row of float64 partial sums, merged in block order.  The split depends

@@ -37,23 +37,22 @@ class Problem:
         ``g`` is a view of a buffer that the next call overwrites.  If
         ``hess_weights_out`` has m entries it receives s_i σ'(z_i).
         """
-        run_kernel(
-            _kernels._loss_grad_parallel, _kernels._loss_grad_serial,
-            self._kernel_X, self._colmajor, self.y, self.sample_weight, w, float(b),
-            hess_weights_out, self._tile, self._block_rows, self._z, self._partials,
-        )
+        self._run_pass(w, b, _kernels.LOSS_GRAD, hess_weights_out)
         _kernels.merge_partials(self._partials, self._sums)
         return self._sums[self.n_features + 1], self._sums[: self.n_features + 1]
 
     def hessp_sums(self, hess_weights, v, vb):
         """[Σ d_i (x_i·v + vb) x_i, Σ d_i (x_i·v + vb)] (length n + 1; a reused buffer)."""
-        run_kernel(
-            _kernels._hessp_parallel, _kernels._hessp_serial,
-            self._kernel_X, self._colmajor, hess_weights, v, float(vb),
-            self._tile, self._block_rows, self._z, self._partials,
-        )
+        self._run_pass(v, vb, _kernels.HESSP, hess_weights)
         _kernels.merge_partials(self._partials, self._sums)
         return self._sums[: self.n_features + 1]
+
+    def _run_pass(self, u, u0, mode, d):
+        run_kernel(
+            _kernels.pass_parallel, _kernels.pass_serial,
+            self._kernel_X, self._colmajor, u, float(u0), mode, self.y, self.sample_weight, d,
+            self._tile, self._block_rows, self._z, self._partials,
+        )
 
     def check_finite_X(self, name="X"):
         """Raise a ValueError naming the first NaN/inf entry of X, if there is one."""

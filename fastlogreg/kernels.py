@@ -68,8 +68,9 @@ def _loss_grad(X, y, w, b, sample_weight, grad_out):
         data, colmajor = X, False
     tile, block_rows, n_blocks = _kernels.plan(m, n, X.itemsize, colmajor)
     z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
-    _kernels._loss_grad_serial(
-        data, colmajor, y, sample_weight, w, b, np.empty(0), tile, block_rows, z, partials
+    _kernels.pass_serial(
+        data, colmajor, w, b, _kernels.LOSS_GRAD, y, sample_weight, np.empty(0),
+        tile, block_rows, z, partials,
     )
     _kernels.merge_partials(partials, grad_out)
     total = sample_weight.sum() if sample_weight.shape[0] > 0 else float(m)

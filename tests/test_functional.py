@@ -4,13 +4,12 @@ import itertools
 import numba
 import numpy as np
 import pytest
+import reference
 from conftest import make_data, two_threads
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastlogreg
 from fastlogreg import cost, cost_and_gradient, gradient_descent, sigmoid
-
-import reference
 
 
 def _layout(X, dtype, order, readonly, tmp_path):
@@ -104,7 +103,7 @@ def test_gradient_matches_finite_differences(weighted, data):
     for j in range(X.shape[1]):
         e = np.zeros_like(w)
         e[j] = 1.0
-        fd = _five_point(lambda t: cost(X, y, w + t * e, b, sample_weight=s), 0.0, h)
+        fd = _five_point(lambda t, e=e: cost(X, y, w + t * e, b, sample_weight=s), 0.0, h)
         assert_allclose(dw[j], fd, rtol=1e-7, atol=1e-10)
     fd_b = _five_point(lambda t: cost(X, y, w, b + t, sample_weight=s), 0.0, h)
     assert_allclose(db, fd_b, rtol=1e-7, atol=1e-10)
@@ -168,7 +167,7 @@ def test_concurrent_calls_from_threads():
     expected = [cost_and_gradient(X, y, w) for w in ws]
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda w: cost_and_gradient(X, y, w), ws))
-    for (J, dw, db), (Je, dwe, dbe) in zip(results, expected):
+    for (J, dw, db), (Je, dwe, dbe) in zip(results, expected, strict=True):
         assert J == Je and db == dbe
         assert_array_equal(dw, dwe)
 
@@ -180,7 +179,7 @@ def test_inputs_are_not_modified(data):
     copies = [a.copy() for a in (X, y, w, s)]
     cost_and_gradient(X, y, w, 0.0, sample_weight=s)
     gradient_descent(X, y, n_iter=3, w0=w, sample_weight=s)
-    for original, copy in zip((X, y, w, s), copies):
+    for original, copy in zip((X, y, w, s), copies, strict=True):
         assert_array_equal(original, copy)
 
 

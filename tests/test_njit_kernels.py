@@ -2,13 +2,12 @@
 
 import numba
 import numpy as np
+import reference
 from conftest import make_data
 from numpy.testing import assert_allclose
 
 import fastlogreg
 from fastlogreg import kernels
-
-import reference
 
 
 @numba.njit
