@@ -11,6 +11,7 @@ from ._threads import run_kernel
 from ._validation import as_labels, as_matrix, as_sample_weight
 
 _NO_ARRAY = np.empty(0, dtype=np.float64)
+_GRAM_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class Problem:
@@ -46,6 +47,31 @@ class Problem:
         self._run_pass(v, vb, _kernels.HESSP, hess_weights)
         _kernels.merge_partials(self._partials, self._sums)
         return self._sums[: self.n_features + 1]
+
+    def gram(self, d, out):
+        """out = [[Xᵀ D X, Xᵀ d], [dᵀ X, Σ d]] ((n + 1)², float64), D = diag(d).
+
+        Row chunks of a few MiB: each chunk of X is read from memory once, scaled by d
+        into a float64 scratch that stays in cache, and multiplied by BLAS.
+        """
+        n = self.n_features
+        out[:] = 0.0
+        chunk = max(1, _GRAM_CHUNK_BYTES // (8 * n))
+        scratch = np.empty((min(chunk, self.n_samples), n), dtype=np.float64)
+        for a in range(0, self.n_samples, chunk):
+            b = min(a + chunk, self.n_samples)
+            X_chunk = self.X[a:b]
+            scaled = scratch[: b - a]
+            np.multiply(X_chunk, d[a:b, None], out=scaled)
+            out[:n, :n] += X_chunk.T @ scaled
+            out[n, :n] += scaled.sum(axis=0)
+            out[n, n] += d[a:b].sum()
+        out[:n, n] = out[n, :n]
+        return out
+
+    def margins(self, w, b, out):
+        """out = X w + b (float64, length m)."""
+        return margins(self._kernel_X, self._colmajor, w, b, False, out)
 
     def _run_pass(self, u, u0, mode, d):
         run_kernel(

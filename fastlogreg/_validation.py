@@ -21,7 +21,7 @@ _FLOAT_KINDS_KEPT = (np.dtype(np.float32), np.dtype(np.float64))
 def _check_dtype(array, name):
     kind = array.dtype.kind
     if kind == "c":
-        raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}; pass real numbers")
     if kind in "iub":
         return np.float64
     if kind == "f":
@@ -39,10 +39,9 @@ def as_numeric_array(data, name, float_dtype=None):
         array = np.asarray(data)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} could not be read as a numeric array: {exc}") from None
-    target = float_dtype or _check_dtype(array, name)
+    natural = _check_dtype(array, name)  # rejects complex and non-numeric data
+    target = float_dtype or natural
     if target is not None and array.dtype != target:
-        if array.dtype.kind == "c":
-            raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
         try:
             array = array.astype(target)
         except (TypeError, ValueError) as exc:
@@ -55,10 +54,16 @@ def as_matrix(X, name="X"):
     C-contiguous array the kernels read (X itself, or X.T for F-ordered X)."""
     X = as_numeric_array(X, name)
     if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (m, n), got {X.ndim} dimension(s)")
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (m, n), got {X.ndim} dimension(s). Reshape your "
+            "data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a single example"
+        )
     m, n = X.shape
     if m == 0 or n == 0:
-        raise ValueError(f"{name} is empty: shape {X.shape}; it needs at least one example and one feature")
+        what = "0 sample(s)" if m == 0 else "0 feature(s)"
+        raise ValueError(
+            f"{name} is empty: found array with {what} (shape={X.shape}) while a minimum of 1 is required."
+        )
     if X.flags.c_contiguous:
         return X, X, False
     if X.flags.f_contiguous:

@@ -31,7 +31,7 @@ def sigmoid(z):
     """
     z = np.asarray(z)
     if z.dtype.kind == "c":
-        raise TypeError(f"z must be real-valued, got complex dtype {z.dtype}")
+        raise ValueError(f"Complex data not supported: z has dtype {z.dtype}")
     if z.dtype.kind not in "fiub":
         raise TypeError(f"z must be numeric, got dtype {z.dtype}")
     result = scipy.special.expit(z)

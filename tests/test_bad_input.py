@@ -29,10 +29,10 @@ w0 = np.zeros(4)
         (dict(sample_weight=np.zeros(50)), ValueError, "sample_weight sums to zero"),
         (dict(sample_weight=np.r_[np.nan, np.ones(49)]), ValueError, "sample_weight contains NaN"),
         (dict(sample_weight=np.ones(49)), ValueError, "sample_weight has length 49"),
-        (dict(X=X0.astype(np.complex128)), TypeError, "X must be real-valued"),
+        (dict(X=X0.astype(np.complex128)), ValueError, "Complex data not supported: X"),
         (dict(X=X0.astype(str)), TypeError, "X must be numeric"),
         (dict(X=np.array([["a"] * 4] * 50, dtype=object)), TypeError, "X must be numeric"),
-        (dict(y=y0.astype(np.complex128)), TypeError, "y must be real-valued"),
+        (dict(y=y0.astype(np.complex128)), ValueError, "Complex data not supported: y"),
         (dict(y=np.array(["a"] * 50)), TypeError, "y must be numeric"),
     ],
 )

@@ -1,0 +1,391 @@
+"""A scikit-learn compatible ``LogisticRegression`` on the fused kernels."""
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import expit
+
+from . import _solvers
+from ._kernels import plan
+from ._problem import Problem, check_finite_matrix, margins
+from ._sklearn_compat import (
+    HAVE_SKLEARN,
+    BaseEstimator,
+    ClassifierMixin,
+    ConvergenceWarning,
+    DataConversionWarning,
+    NotFittedError,
+)
+from ._threads import check_n_threads, thread_limit
+from ._validation import as_matrix, as_numeric_array
+
+_SOLVER_NAMES = ("auto", *_solvers.SOLVERS)
+
+
+def _feature_names(X):
+    """Column names of a DataFrame-like X if they are all strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(columns, dtype=object)
+    kinds = {isinstance(name, str) for name in names}
+    if kinds == {True}:
+        return names
+    if kinds == {True, False}:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {sorted({type(n).__name__ for n in names})} as feature name types"
+        )
+    return None
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary logistic regression, fitted by fused one-pass Numba kernels.
+
+    Minimises the same objective as ``sklearn.linear_model.LogisticRegression``::
+
+        ½‖w‖² + C Σ_i s_i L_i,   L_i = log(1 + e^(w·x_i + b)) - y_i (w·x_i + b)
+
+    with the intercept b unpenalised and s the sample weights (times class weights).
+
+    Parameters
+    ----------
+    C : float, default 1.0
+        Inverse regularisation strength, > 0. ``np.inf`` means no penalty.
+    l1_ratio : float, default 0.0
+        Only 0 (the L2 penalty) is supported for now.
+    fit_intercept : bool, default True
+    solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd"}, default "auto"
+        "lbfgs": scipy's L-BFGS-B, one pass over X per evaluation.
+        "newton-cg": truncated Newton, one pass per Hessian-vector product.
+        "newton-cholesky": Newton with the full (n+1)² Hessian; for up to a few
+        thousand features.  "gd": batch gradient descent with ``learning_rate``.
+        "auto": "newton-cholesky" when C is finite, n_features <= 100 and
+        n_samples >= 10 n_features (few cheap iterations), else "lbfgs".
+    tol : float, default 1e-4
+        Stop when the largest absolute component of the gradient of the scaled
+        objective f = (Σ s_i L_i) / Σ s_i + ‖w‖² / (2 C Σ s_i) is at most tol.  The same
+        meaning for every solver.
+    max_iter : int, default 100
+        Iterations of the solver (steps for "gd").  Stopping there before ``tol`` is
+        reached gives a ``ConvergenceWarning``.
+    class_weight : None, "balanced" or dict {class label: weight}
+    warm_start : bool, default False
+        Start from the previous fit's coefficients (when their shape fits).
+    n_threads : int or None
+        Threads for the kernels during this estimator's calls (None: numba's current
+        count).  The previous count is restored afterwards, also on error.
+    verbose : int, default 0
+        > 0 prints the objective at every iteration.
+    learning_rate : float, default 1.0
+        Step size of the "gd" solver (on the scaled objective).
+    callback : callable or None
+        Called as ``callback(iteration, objective)`` after every iteration.
+
+    Attributes
+    ----------
+    coef_ : ndarray (1, n_features), in X's dtype (float32 or float64)
+    intercept_ : ndarray (1,)
+    classes_ : ndarray (2,)
+    n_iter_ : ndarray (1,), iterations of the solver
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when X was a DataFrame with string column names
+    objective_curve_ : ndarray, the scaled objective after each iteration
+    solver_ : str, the solver used ("auto" resolved)
+    """
+
+    def __init__(
+        self, C=1.0, l1_ratio=0.0, fit_intercept=True, solver="auto", tol=1e-4, max_iter=100,
+        class_weight=None, warm_start=False, n_threads=None, verbose=0, learning_rate=1.0,
+        callback=None,
+    ):
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.learning_rate = learning_rate
+        self.callback = callback
+
+    # --- scikit-learn integration ---------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = False
+        return tags
+
+    # --- validation -------------------------------------------------------------------
+
+    def _check_params(self):
+        C = self.C
+        if isinstance(C, bool) or not isinstance(C, numbers.Real) or np.isnan(C) or C <= 0:
+            raise ValueError(f"C must be a positive number or np.inf, got {C!r}")
+        if self.l1_ratio != 0:
+            raise ValueError(
+                f"l1_ratio={self.l1_ratio!r} is not supported yet: only the L2 penalty "
+                "(l1_ratio=0) is implemented"
+            )
+        if self.solver not in _SOLVER_NAMES:
+            raise ValueError(f"solver must be one of {_SOLVER_NAMES}, got {self.solver!r}")
+        tol = self.tol
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+            raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) \
+                or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive int, got {self.max_iter!r}")
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {lr!r}")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise ValueError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        check_n_threads(self.n_threads)
+
+    def _validate_X(self, X, reset):
+        """(X, kernel view, colmajor) with the estimator's feature-count and -name checks."""
+        names = _feature_names(X)
+        X, kernel_X, colmajor = as_matrix(X, "X")
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            self._check_feature_names(names)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+        _, block_rows, n_blocks = plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
+        check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, "X")
+        return X, kernel_X, colmajor
+
+    def _check_feature_names(self, names):
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is None and names is not None:
+            warnings.warn(
+                f"X has feature names, but {type(self).__name__} was fitted without feature names",
+                UserWarning, stacklevel=3,
+            )
+        elif fitted is not None and names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {type(self).__name__} was fitted with "
+                "feature names", UserWarning, stacklevel=3,
+            )
+        elif fitted is not None and (len(names) != len(fitted) or np.any(names != fitted)):
+            raise ValueError(
+                "The feature names should match those that were passed during fit.\n"
+                f"Fitted with: {list(fitted)}\nGot: {list(names)}"
+            )
+
+    def _encode_labels(self, y, m):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the "
+                "shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning, stacklevel=3,
+            )
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D of length {m}, got shape {y.shape}")
+        if y.shape[0] != m:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: X has {m}, y has {y.shape[0]}"
+            )
+        if y.dtype.kind == "c":
+            raise ValueError("Complex data not supported: y has a complex dtype")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all():
+                raise ValueError("y contains NaN or infinity")
+            if np.any(y != np.round(y)):
+                raise ValueError(
+                    "Unknown label type: continuous. y must hold class labels (two distinct "
+                    "values), not continuous values"
+                )
+        if y.dtype.kind == "O":
+            kinds = {type(v) for v in y}
+            if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
+                names = sorted(k.__name__ for k in kinds)
+                raise ValueError(f"Unknown label type: y mixes label types {names}")
+        classes, encoded = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {classes[0]!r}"
+            )
+        if classes.shape[0] > 2:
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is multiclass: "
+                f"y has {classes.shape[0]} classes, and multiclass fitting is not implemented yet"
+            )
+        return classes, encoded.astype(np.float64)
+
+    def _example_weights(self, sample_weight, y01, m):
+        if sample_weight is None:
+            s = np.ones(m)
+        else:
+            s = as_numeric_array(sample_weight, "sample_weight", float_dtype=np.float64)
+            if s.ndim == 0:
+                s = np.full(m, float(s))
+            if s.ndim != 1 or s.shape[0] != m:
+                raise ValueError(f"sample_weight.shape == {s.shape}, expected ({m},)!")
+            if not np.isfinite(s).all():
+                raise ValueError("sample_weight contains NaN or infinity")
+            if (s < 0).any():
+                raise ValueError("Negative values in data passed to sample_weight")
+            s = s.copy()
+        class_weight = self._class_weights(y01, s if sample_weight is not None else None)
+        if class_weight is not None:
+            s *= np.where(y01 == 1.0, class_weight[1], class_weight[0])
+        if not s.sum() > 0:
+            raise ValueError("sample_weight (times class_weight) sums to zero: nothing to fit")
+        return s
+
+    def _class_weights(self, y01, _sample_weight):
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {cw!r}")
+            counts = np.bincount(y01.astype(np.intp), minlength=2)
+            return len(y01) / (2.0 * counts)
+        if isinstance(cw, dict):
+            unknown = [k for k in cw if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {unknown} that are not in y's classes {self.classes_.tolist()}"
+                )
+            weights = np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()])
+            if not (np.isfinite(weights).all() and (weights >= 0).all()):
+                raise ValueError(f"class_weight values must be finite and non-negative, got {cw!r}")
+            return weights
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {cw!r}")
+
+    # --- fit --------------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model; returns self."""
+        self._check_params()
+        with thread_limit(self.n_threads):
+            X, _, _ = self._validate_X(X, reset=True)
+            m, n = X.shape
+            self.classes_, y01 = self._encode_labels(y, m)
+            s = self._example_weights(sample_weight, y01, m)
+            problem = Problem(X, y01, s)
+            objective = _solvers.Objective(problem, float(self.C), bool(self.fit_intercept))
+            theta0 = self._initial_theta(objective.size, n)
+            solver = self.solver
+            if solver == "auto":
+                solver = _solvers.choose_solver(m, n, float(self.C))
+            result = _solvers.SOLVERS[solver](
+                objective, theta0, float(self.tol), int(self.max_iter),
+                callback=self._iteration_callback(), learning_rate=float(self.learning_rate),
+            )
+        theta = result.theta
+        if not np.isfinite(theta).all():  # never hand out a NaN model
+            raise FloatingPointError(f"solver {solver!r} produced non-finite coefficients: {result.message}")
+        if not result.converged:
+            warnings.warn(
+                f"{solver} stopped after {result.n_iter} iterations without reaching tol={self.tol} "
+                f"({result.message}). Increase max_iter, or scale the data"
+                + (", or set a finite C (the data may be separable)" if np.isinf(self.C) else ""),
+                ConvergenceWarning, stacklevel=2,
+            )
+        if np.isinf(self.C) and self._separates(problem, objective, theta, y01, s):
+            warnings.warn(
+                "The classes are perfectly separated and C=inf: the unpenalised optimum lies "
+                "at infinity. The coefficients are finite, where the solver stopped (tol="
+                f"{self.tol}); set a finite C for a well-defined model.",
+                ConvergenceWarning, stacklevel=2,
+            )
+        self.coef_ = theta[:n].astype(X.dtype).reshape(1, n)
+        self.intercept_ = np.array([theta[n] if self.fit_intercept else 0.0], dtype=X.dtype)
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.objective_curve_ = np.asarray(result.objective_curve, dtype=np.float64)
+        self.objective_ = result.objective
+        self.solver_ = solver
+        return self
+
+    @staticmethod
+    def _separates(problem, objective, theta, y01, s):
+        """True if every example with positive weight is on its side of the plane."""
+        w, b = objective.split(theta)
+        z = problem.margins(w, b, np.empty(problem.n_samples))
+        signed = np.where(y01 == 1.0, z, -z)
+        return bool(np.all(signed[s > 0] > 0))
+
+    def _initial_theta(self, size, n):
+        theta = np.zeros(size)
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (1, n):
+            theta[:n] = self.coef_.ravel()
+            if self.fit_intercept:
+                theta[n] = float(self.intercept_[0])
+        return theta
+
+    def _iteration_callback(self):
+        user = self.callback
+        if not self.verbose and user is None:
+            return None
+
+        def callback(iteration, value):
+            if self.verbose:
+                print(f"iteration {iteration:4d}  objective {value:.10g}")
+            if user is not None:
+                user(iteration, value)
+
+        return callback
+
+    # --- predict ----------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def decision_function(self, X):
+        """The margin w·x + b of every row (float64, shape (m,))."""
+        self._check_fitted()
+        with thread_limit(self.n_threads):
+            X, kernel_X, colmajor = self._validate_X(X, reset=False)
+            out = np.empty(X.shape[0])
+            margins(kernel_X, colmajor, self.coef_.ravel().astype(np.float64),
+                    float(self.intercept_[0]), False, out)
+        return out
+
+    def predict(self, X):
+        """The class of every row: classes_[1] where the margin is positive."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(np.intp)]
+
+    def predict_proba(self, X):
+        """Probabilities (m, 2) of classes_[0] and classes_[1], without overflow."""
+        z = self.decision_function(X)
+        return np.column_stack([expit(-z), expit(z)])
+
+    def predict_log_proba(self, X):
+        """log of predict_proba, computed as -log(1 + e^∓z): exact where the
+        probability rounds to 0 or 1."""
+        z = self.decision_function(X)
+        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+
+
+if not HAVE_SKLEARN:  # the tags hook only exists with scikit-learn
+    del LogisticRegression.__sklearn_tags__

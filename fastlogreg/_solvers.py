@@ -1,0 +1,239 @@
+"""Solvers for the penalised logistic regression objective.
+
+The objective, scaled as in scikit-learn so that ``tol`` means the same for every
+data size::
+
+    f(θ) = Σ s_i L_i(θ) / Σ s_i + α/2 ‖w‖²,   α = 1 / (C Σ s_i)   (α = 0 for C = inf)
+
+θ = [w, b] with the intercept b unpenalised (θ = w without intercept).  Minimising f
+is minimising scikit-learn's ½‖w‖² + C Σ s_i L_i.
+
+Every solver stops when max |∇f(θ)| <= tol (L-BFGS-B: the projected gradient, which
+is the gradient here, as there are no bounds), or after ``max_iter`` iterations.
+Each objective evaluation is one fused pass over X; each Hessian-vector product too.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+_NO_ARRAY = np.empty(0, dtype=np.float64)
+
+
+class Objective:
+    """f, ∇f, Hessian-vector products and the Hessian of the scaled objective."""
+
+    def __init__(self, problem, C, fit_intercept):
+        self.problem = problem
+        self.n_features = problem.n_features
+        self.fit_intercept = fit_intercept
+        self.size = problem.n_features + int(fit_intercept)
+        self.inv_weight_sum = 1.0 / problem.weight_sum
+        self.alpha = 0.0 if np.isinf(C) else 1.0 / (C * problem.weight_sum)
+        self._hess_weights = None  # s_i σ'(z_i) at the last point asked with want_hessian
+        self.n_passes = 0
+
+    def split(self, theta):
+        n = self.n_features
+        return theta[:n], (theta[n] if self.fit_intercept else 0.0)
+
+    def value_and_gradient(self, theta, want_hessian=False):
+        w, b = self.split(theta)
+        hess_out = _NO_ARRAY
+        if want_hessian:
+            if self._hess_weights is None:
+                self._hess_weights = np.empty(self.problem.n_samples)
+            hess_out = self._hess_weights
+        loss, sums = self.problem.loss_grad_sums(w, b, hess_out)
+        self.n_passes += 1
+        n = self.n_features
+        value = loss * self.inv_weight_sum + 0.5 * self.alpha * float(w @ w)
+        grad = np.empty(self.size)
+        grad[:n] = sums[:n] * self.inv_weight_sum + self.alpha * w
+        if self.fit_intercept:
+            grad[n] = sums[n] * self.inv_weight_sum
+        return value, grad
+
+    def hessian_vector_product(self, v):
+        """H v at the last point evaluated with want_hessian=True."""
+        v_w, v_b = self.split(v)
+        sums = self.problem.hessp_sums(self._hess_weights, v_w, v_b)
+        self.n_passes += 1
+        n = self.n_features
+        hv = np.empty(self.size)
+        hv[:n] = sums[:n] * self.inv_weight_sum + self.alpha * v_w
+        if self.fit_intercept:
+            hv[n] = sums[n] * self.inv_weight_sum
+        return hv
+
+    def hessian(self):
+        """The full Hessian at the last point evaluated with want_hessian=True."""
+        n = self.n_features
+        full = np.empty((n + 1, n + 1))
+        self.problem.gram(self._hess_weights, full)
+        self.n_passes += 1
+        H = full[: self.size, : self.size] * self.inv_weight_sum
+        H[np.arange(n), np.arange(n)] += self.alpha
+        return H
+
+
+@dataclass
+class SolverResult:
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    objective: float
+    message: str = ""
+    objective_curve: list = field(default_factory=list)
+
+
+def _notify(callback, curve, iteration, value):
+    curve.append(float(value))
+    if callback is not None:
+        callback(iteration, float(value))
+
+
+def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
+    """scipy's L-BFGS-B, one fused pass over X per function evaluation."""
+    curve = []
+
+    def on_iteration(intermediate_result):
+        _notify(callback, curve, len(curve) + 1, intermediate_result.fun)
+
+    result = scipy.optimize.minimize(
+        objective.value_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=on_iteration,
+        options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+    )
+    message = result.message if isinstance(result.message, str) else str(result.message)
+    return SolverResult(
+        theta=result.x, n_iter=int(result.nit), converged=result.status == 0,
+        objective=float(result.fun), message=message, objective_curve=curve,
+    )
+
+
+def _line_search(objective, theta, value, grad, direction, want_hessian):
+    """Backtracking (Armijo) along ``direction``: (theta, value, grad) or None."""
+    slope = float(grad @ direction)
+    if slope >= 0:  # not a descent direction (numerical trouble): use the gradient
+        direction = -grad
+        slope = -float(grad @ grad)
+    step = 1.0
+    for _ in range(60):
+        candidate = theta + step * direction
+        new_value, new_grad = objective.value_and_gradient(candidate, want_hessian)
+        if new_value <= value + 1e-4 * step * slope:
+            return candidate, new_value, new_grad
+        step *= 0.5
+    return None
+
+
+def _conjugate_gradient(hessp, rhs, tol, max_iter):
+    """Approximately solve H p = rhs (H positive definite) by conjugate gradients."""
+    p = np.zeros_like(rhs)
+    r = rhs.copy()
+    d = r.copy()
+    rr = float(r @ r)
+    for _ in range(max_iter):
+        if np.sqrt(rr) <= tol:
+            break
+        Hd = hessp(d)
+        curvature = float(d @ Hd)
+        if curvature <= 0:  # flat or negative curvature: stop with what we have
+            break
+        step = rr / curvature
+        p += step * d
+        r -= step * Hd
+        rr_new = float(r @ r)
+        d = r + (rr_new / rr) * d
+        rr = rr_new
+    return p if p.any() else rhs
+
+
+def _newton(objective, theta0, tol, max_iter, callback, solve):
+    theta = np.array(theta0, dtype=np.float64)
+    value, grad = objective.value_and_gradient(theta, want_hessian=True)
+    curve = []
+    for iteration in range(1, max_iter + 1):
+        if np.max(np.abs(grad)) <= tol:
+            return SolverResult(theta, iteration - 1, True, value, "converged", curve)
+        direction = solve(grad)
+        step = _line_search(objective, theta, value, grad, direction, want_hessian=True)
+        if step is None:
+            return SolverResult(theta, iteration - 1, False, value, "line search failed", curve)
+        theta, value, grad = step
+        _notify(callback, curve, iteration, value)
+    converged = bool(np.max(np.abs(grad)) <= tol)
+    return SolverResult(theta, max_iter, converged, value, "max_iter reached", curve)
+
+
+def newton_cg(objective, theta0, tol, max_iter, callback=None, **_):
+    """Truncated Newton: each step solves H p = -g by conjugate gradients, each
+    Hessian-vector product one fused pass over X."""
+
+    def solve(grad):
+        norm = float(np.sqrt(grad @ grad))
+        return _conjugate_gradient(
+            objective.hessian_vector_product, -grad, tol=min(0.5, np.sqrt(norm)) * norm,
+            max_iter=max(20, objective.size),
+        )
+
+    return _newton(objective, theta0, tol, max_iter, callback, solve)
+
+
+def newton_cholesky(objective, theta0, tol, max_iter, callback=None, **_):
+    """Newton with the full Hessian (Xᵀ D X, one pass with BLAS), solved by Cholesky.
+
+    A singular Hessian (C = inf on separable or collinear data) falls back to a
+    least-squares solve.
+    """
+
+    def solve(grad):
+        H = objective.hessian()
+        try:
+            factor = scipy.linalg.cho_factor(H, check_finite=False)
+            return scipy.linalg.cho_solve(factor, -grad, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return scipy.linalg.lstsq(H, -grad, check_finite=False)[0]
+
+    return _newton(objective, theta0, tol, max_iter, callback, solve)
+
+
+def gradient_descent(objective, theta0, tol, max_iter, callback=None, learning_rate=0.1, **_):
+    """The textbook's batch gradient descent with a fixed learning rate."""
+    theta = np.array(theta0, dtype=np.float64)
+    curve = []
+    value, grad = objective.value_and_gradient(theta)
+    for iteration in range(1, max_iter + 1):
+        if np.max(np.abs(grad)) <= tol:
+            return SolverResult(theta, iteration - 1, True, value, "converged", curve)
+        theta -= learning_rate * grad
+        value, grad = objective.value_and_gradient(theta)
+        if not np.isfinite(value):
+            raise FloatingPointError(
+                f"gradient descent diverged at iteration {iteration}: learning_rate "
+                f"{learning_rate} is too large for this problem"
+            )
+        _notify(callback, curve, iteration, value)
+    converged = bool(np.max(np.abs(grad)) <= tol)
+    return SolverResult(theta, max_iter, converged, value, "max_iter reached", curve)
+
+
+SOLVERS = {
+    "lbfgs": lbfgs,
+    "newton-cg": newton_cg,
+    "newton-cholesky": newton_cholesky,
+    "gd": gradient_descent,
+}
+
+# "auto": Newton with the full Hessian while XᵀDX is cheap next to a pass over X and
+# few iterations are needed; L-BFGS otherwise (and without a penalty, where the
+# Hessian of separable data is singular).
+NEWTON_CHOLESKY_MAX_FEATURES = 100
+
+
+def choose_solver(n_samples, n_features, C):
+    if np.isfinite(C) and n_features <= NEWTON_CHOLESKY_MAX_FEATURES and n_samples >= 10 * n_features:
+        return "newton-cholesky"
+    return "lbfgs"
