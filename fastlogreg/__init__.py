@@ -10,11 +10,29 @@ Estimator: ``LogisticRegression`` (scikit-learn compatible).
 Kernels for your own ``@numba.njit`` code: ``fastlogreg.kernels``.
 """
 
-from ._estimator import LogisticRegression
-from ._sklearn_compat import ConvergenceWarning, NotFittedError
+from ._persistence import load
 from .functional import GradientDescentResult, cost, cost_and_gradient, gradient_descent, sigmoid
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Resolved on first use: they involve scikit-learn's classes when it is installed,
+    # and importing scikit-learn at ``import fastlogreg`` would cost most of a second.
+    if name in ("ConvergenceWarning", "NotFittedError"):
+        from ._sklearn_compat import exception_class
+
+        return exception_class(name)
+    if name == "LogisticRegression":  # built on first use, see _estimator
+        from . import _estimator
+
+        return _estimator.LogisticRegression
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "ConvergenceWarning",
@@ -24,6 +42,7 @@ __all__ = [
     "cost",
     "cost_and_gradient",
     "gradient_descent",
+    "load",
     "sigmoid",
     "__version__",
 ]

@@ -4,19 +4,11 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.special import expit
 
 from . import _solvers
 from ._kernels import plan
 from ._problem import Problem, check_finite_matrix, margins
-from ._sklearn_compat import (
-    HAVE_SKLEARN,
-    BaseEstimator,
-    ClassifierMixin,
-    ConvergenceWarning,
-    DataConversionWarning,
-    NotFittedError,
-)
+from ._sklearn_compat import estimator_bases, exception_class
 from ._threads import check_n_threads, thread_limit
 from ._validation import as_matrix, as_numeric_array
 
@@ -40,7 +32,10 @@ def _feature_names(X):
     return None
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class _LogisticRegression:
+    # The methods of LogisticRegression.  The public class (built on first use by
+    # _build_public_class below) adds scikit-learn's BaseEstimator and ClassifierMixin
+    # when scikit-learn is installed, the stand-ins of _sklearn_compat otherwise.
     """Binary logistic regression, fitted by fused one-pass Numba kernels.
 
     Minimises the same objective as ``sklearn.linear_model.LogisticRegression``::
@@ -198,7 +193,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please change the "
                 "shape of y to (n_samples,), for example using ravel().",
-                DataConversionWarning, stacklevel=3,
+                exception_class("DataConversionWarning"), stacklevel=3,
             )
             y = y.ravel()
         if y.ndim != 1:
@@ -305,14 +300,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{solver} stopped after {result.n_iter} iterations without reaching tol={self.tol} "
                 f"({result.message}). Increase max_iter, or scale the data"
                 + (", or set a finite C (the data may be separable)" if np.isinf(self.C) else ""),
-                ConvergenceWarning, stacklevel=2,
+                exception_class("ConvergenceWarning"), stacklevel=2,
             )
         if np.isinf(self.C) and self._separates(problem, objective, theta, y01, s):
             warnings.warn(
                 "The classes are perfectly separated and C=inf: the unpenalised optimum lies "
                 "at infinity. The coefficients are finite, where the solver stopped (tol="
                 f"{self.tol}); set a finite C for a well-defined model.",
-                ConvergenceWarning, stacklevel=2,
+                exception_class("ConvergenceWarning"), stacklevel=2,
             )
         self.coef_ = theta[:n].astype(X.dtype).reshape(1, n)
         self.intercept_ = np.array([theta[n] if self.fit_intercept else 0.0], dtype=X.dtype)
@@ -355,7 +350,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise NotFittedError(
+            raise exception_class("NotFittedError")(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator."
             )
@@ -378,6 +373,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probabilities (m, 2) of classes_[0] and classes_[1], without overflow."""
         z = self.decision_function(X)
+        from scipy.special import expit  # imported on first use: keeps ``import fastlogreg`` cheap
+
         return np.column_stack([expit(-z), expit(z)])
 
     def predict_log_proba(self, X):
@@ -386,6 +383,37 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         z = self.decision_function(X)
         return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
 
+    # --- persistence ------------------------------------------------------------------
 
-if not HAVE_SKLEARN:  # the tags hook only exists with scikit-learn
-    del LogisticRegression.__sklearn_tags__
+    def save(self, path):
+        """Write the fitted model to ``path`` as a model file (a versioned ``.npz`` that
+        loads without running code; see ``fastlogreg.load``).  The write is atomic."""
+        from ._persistence import save_model
+
+        save_model(self, path)
+
+
+def _build_public_class():
+    classifier_mixin, base_estimator = estimator_bases()
+    return type(
+        "LogisticRegression",
+        # our methods first, so that our __sklearn_tags__ refines the mixin's tags
+        (_LogisticRegression, classifier_mixin, base_estimator),
+        {
+            "__module__": __name__,
+            "__qualname__": "LogisticRegression",
+            "__doc__": _LogisticRegression.__doc__,
+        },
+    )
+
+
+def __getattr__(name):
+    # LogisticRegression is built on first use: deriving from scikit-learn's base
+    # classes means importing scikit-learn, which would cost most of a second at
+    # ``import fastlogreg``.  Pickle finds the class through this too.
+    if name == "LogisticRegression":
+        cls = globals().get("_public_class")
+        if cls is None:
+            cls = globals()["_public_class"] = _build_public_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

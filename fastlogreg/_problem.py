@@ -80,13 +80,25 @@ class Problem:
             self._tile, self._block_rows, self._z, self._partials,
         )
 
-    def check_finite_X(self, name="X"):
-        """Raise a ValueError naming the first NaN/inf entry of X, if there is one."""
-        check_finite_matrix(self._kernel_X, self._colmajor, self._block_rows, self._partials.shape[0], name)
+    def check_finite_X(self, name="X", row_offset=0):
+        """Raise a ValueError naming the first NaN/inf entry of X, if there is one
+        (its row counted from ``row_offset``: X may be a row block of a larger X)."""
+        check_finite_matrix(
+            self._kernel_X, self._colmajor, self._block_rows, self._partials.shape[0], name, row_offset,
+        )
+
+    def separates(self, w, b):
+        """True if every example with positive weight is strictly on its side of the plane."""
+        z = self.margins(w, b, np.empty(self.n_samples))
+        signed = np.where(self.y == 1.0, z, -z)
+        if self.sample_weight.size:
+            signed = signed[self.sample_weight > 0]
+        return bool(np.all(signed > 0))
 
 
-def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X"):
-    """One parallel read pass; on failure, the error names the first bad entry."""
+def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X", row_offset=0):
+    """One parallel read pass; on failure, the error names the first bad entry
+    (its row counted from ``row_offset``)."""
     counts = np.empty(n_blocks, dtype=np.int64)
     bad = run_kernel(
         _kernels.count_nonfinite_parallel, _kernels.count_nonfinite_serial,
@@ -99,7 +111,7 @@ def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X"):
         i, j = np.argwhere(~np.isfinite(rows))[0]
         row = first_block * block_rows + int(i)
         raise ValueError(
-            f"{name} contains NaN or infinity ({bad} entries; first at row {row}, "
+            f"{name} contains NaN or infinity ({bad} entries; first at row {row_offset + row}, "
             f"column {int(j)}: {X[row, j]})"
         )
 

@@ -16,23 +16,27 @@ Each objective evaluation is one fused pass over X; each Hessian-vector product 
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
 
 _NO_ARRAY = np.empty(0, dtype=np.float64)
 
 
-class Objective:
-    """f, ∇f, Hessian-vector products and the Hessian of the scaled objective."""
+class ScaledObjective:
+    """f, ∇f, Hessian-vector products and the Hessian of the scaled objective, from
+    the data's sums over examples (see the module docstring).
 
-    def __init__(self, problem, C, fit_intercept):
-        self.problem = problem
-        self.n_features = problem.n_features
+    The penalty and the scaling live here, once; a subclass supplies the sums:
+    ``_loss_grad_sums(w, b, want_hessian)`` -> (Σ s L, [Σ s r x, Σ s r]),
+    ``_hessp_sums(v, vb)`` and ``_gram_sums()`` at the last point evaluated with
+    ``want_hessian`` (see ``Problem``).  ``Objective`` takes them from one in-memory
+    ``Problem``; ``_dask.DaskObjective`` from the row blocks on a Dask cluster.
+    """
+
+    def __init__(self, n_features, weight_sum, C, fit_intercept):
+        self.n_features = n_features
         self.fit_intercept = fit_intercept
-        self.size = problem.n_features + int(fit_intercept)
-        self.inv_weight_sum = 1.0 / problem.weight_sum
-        self.alpha = 0.0 if np.isinf(C) else 1.0 / (C * problem.weight_sum)
-        self._hess_weights = None  # s_i σ'(z_i) at the last point asked with want_hessian
+        self.size = n_features + int(fit_intercept)
+        self.inv_weight_sum = 1.0 / weight_sum
+        self.alpha = 0.0 if np.isinf(C) else 1.0 / (C * weight_sum)
         self.n_passes = 0
 
     def split(self, theta):
@@ -41,12 +45,7 @@ class Objective:
 
     def value_and_gradient(self, theta, want_hessian=False):
         w, b = self.split(theta)
-        hess_out = _NO_ARRAY
-        if want_hessian:
-            if self._hess_weights is None:
-                self._hess_weights = np.empty(self.problem.n_samples)
-            hess_out = self._hess_weights
-        loss, sums = self.problem.loss_grad_sums(w, b, hess_out)
+        loss, sums = self._loss_grad_sums(w, b, want_hessian)
         self.n_passes += 1
         n = self.n_features
         value = loss * self.inv_weight_sum + 0.5 * self.alpha * float(w @ w)
@@ -59,7 +58,7 @@ class Objective:
     def hessian_vector_product(self, v):
         """H v at the last point evaluated with want_hessian=True."""
         v_w, v_b = self.split(v)
-        sums = self.problem.hessp_sums(self._hess_weights, v_w, v_b)
+        sums = self._hessp_sums(v_w, v_b)
         self.n_passes += 1
         n = self.n_features
         hv = np.empty(self.size)
@@ -71,12 +70,35 @@ class Objective:
     def hessian(self):
         """The full Hessian at the last point evaluated with want_hessian=True."""
         n = self.n_features
-        full = np.empty((n + 1, n + 1))
-        self.problem.gram(self._hess_weights, full)
+        full = self._gram_sums()
         self.n_passes += 1
         H = full[: self.size, : self.size] * self.inv_weight_sum
         H[np.arange(n), np.arange(n)] += self.alpha
         return H
+
+
+class Objective(ScaledObjective):
+    """The scaled objective of one in-memory ``Problem``."""
+
+    def __init__(self, problem, C, fit_intercept):
+        super().__init__(problem.n_features, problem.weight_sum, C, fit_intercept)
+        self.problem = problem
+        self._hess_weights = None  # s_i σ'(z_i) at the last point asked with want_hessian
+
+    def _loss_grad_sums(self, w, b, want_hessian):
+        hess_out = _NO_ARRAY
+        if want_hessian:
+            if self._hess_weights is None:
+                self._hess_weights = np.empty(self.problem.n_samples)
+            hess_out = self._hess_weights
+        return self.problem.loss_grad_sums(w, b, hess_out)
+
+    def _hessp_sums(self, v, vb):
+        return self.problem.hessp_sums(self._hess_weights, v, vb)
+
+    def _gram_sums(self):
+        n = self.n_features
+        return self.problem.gram(self._hess_weights, np.empty((n + 1, n + 1)))
 
 
 @dataclass
@@ -97,6 +119,8 @@ def _notify(callback, curve, iteration, value):
 
 def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
     """scipy's L-BFGS-B, one fused pass over X per function evaluation."""
+    import scipy.optimize  # imported on first use: keeps ``import fastlogreg`` cheap
+
     curve = []
 
     def on_iteration(intermediate_result):
@@ -188,6 +212,8 @@ def newton_cholesky(objective, theta0, tol, max_iter, callback=None, **_):
     A singular Hessian (C = inf on separable or collinear data) falls back to a
     least-squares solve.
     """
+
+    import scipy.linalg  # imported on first use: keeps ``import fastlogreg`` cheap
 
     def solve(grad):
         H = objective.hessian()

@@ -15,7 +15,6 @@ accepted too and give the usual cross-entropy.
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.special
 
 from ._problem import Problem
 from ._threads import thread_limit
@@ -34,7 +33,9 @@ def sigmoid(z):
         raise ValueError(f"Complex data not supported: z has dtype {z.dtype}")
     if z.dtype.kind not in "fiub":
         raise TypeError(f"z must be numeric, got dtype {z.dtype}")
-    result = scipy.special.expit(z)
+    from scipy.special import expit  # imported on first use: keeps ``import fastlogreg`` cheap
+
+    result = expit(z)
     return result[()] if result.ndim == 0 else result
 
 
