@@ -52,3 +52,7 @@ MAX_TILE_ROWS_COLMAJOR = 2048
 # only on the shape of X, never on the thread count, so results are bitwise identical
 # for any number of threads.
 MAX_BLOCKS = 128
+
+# Below this size of X, kernels run serially: starting a parallel region costs more
+# than the pass itself (and much more when the machine is busy).
+PARALLEL_MIN_BYTES = 256 * 1024

@@ -77,7 +77,7 @@ class Problem:
         run_kernel(
             _kernels.pass_parallel, _kernels.pass_serial,
             self._kernel_X, self._colmajor, u, float(u0), mode, self.y, self.sample_weight, d,
-            self._tile, self._block_rows, self._z, self._partials,
+            self._tile, self._block_rows, self._z, self._partials, data_bytes=self.X.nbytes,
         )
 
     def check_finite_X(self, name="X", row_offset=0):
@@ -102,7 +102,7 @@ def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X", row_
     counts = np.empty(n_blocks, dtype=np.int64)
     bad = run_kernel(
         _kernels.count_nonfinite_parallel, _kernels.count_nonfinite_serial,
-        kernel_X, colmajor, block_rows, counts,
+        kernel_X, colmajor, block_rows, counts, data_bytes=kernel_X.nbytes,
     )
     if bad:
         X = kernel_X.T if colmajor else kernel_X
@@ -124,5 +124,6 @@ def margins(kernel_X, colmajor, w, b, apply_sigmoid, out):
     run_kernel(
         _kernels._margins_parallel, _kernels._margins_serial,
         kernel_X, colmajor, w, float(b), tile, block_rows, n_blocks, out, apply_sigmoid,
+        data_bytes=kernel_X.nbytes,
     )
     return out

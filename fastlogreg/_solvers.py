@@ -138,16 +138,25 @@ def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
 
 
 def _line_search(objective, theta, value, grad, direction, want_hessian):
-    """Backtracking (Armijo) along ``direction``: (theta, value, grad) or None."""
+    """Backtracking (Armijo) along ``direction``: (theta, value, grad) or None.
+
+    Near the optimum the decrease of f is below its rounding error; there a step is
+    also accepted if f did not rise beyond rounding and the gradient got smaller
+    (as scikit-learn's Newton solvers do), or Newton could not reach a tight tol.
+    """
     slope = float(grad @ direction)
     if slope >= 0:  # not a descent direction (numerical trouble): use the gradient
         direction = -grad
         slope = -float(grad @ grad)
+    rounding = 16 * np.finfo(np.float64).eps * abs(value)
+    grad_size = np.max(np.abs(grad))
     step = 1.0
     for _ in range(60):
         candidate = theta + step * direction
         new_value, new_grad = objective.value_and_gradient(candidate, want_hessian)
         if new_value <= value + 1e-4 * step * slope:
+            return candidate, new_value, new_grad
+        if new_value - value <= rounding and np.max(np.abs(new_grad)) < grad_size:
             return candidate, new_value, new_grad
         step *= 0.5
     return None

@@ -6,6 +6,8 @@ import threading
 
 import numba
 
+from . import _config
+
 # numba's "workqueue" threading layer aborts the process when two threads enter a
 # parallel region at once.  The layer is only known after the first parallel call,
 # so that call is made under this lock; afterwards the lock is used only if the
@@ -25,9 +27,12 @@ def _layer_known_threadsafe():
     return _layer_is_threadsafe
 
 
-def run_kernel(parallel_kernel, serial_kernel, *args):
-    """Run ``parallel_kernel(*args)``, or its serial twin where running it in
-    parallel from this thread is not safe."""
+def run_kernel(parallel_kernel, serial_kernel, *args, data_bytes):
+    """Run ``parallel_kernel(*args)``, or its serial twin (same blocks, same bits) when
+    the data is too small for threads to pay off, or where running in parallel from
+    this thread is not safe."""
+    if data_bytes < _config.PARALLEL_MIN_BYTES:
+        return serial_kernel(*args)
     if _layer_known_threadsafe():
         return parallel_kernel(*args)
     if _layer_lock.acquire(blocking=False):

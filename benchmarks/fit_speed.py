@@ -1,0 +1,123 @@
+"""Time to reach the same optimum: fastlogreg against scikit-learn, scikit-learn-intelex
+and glum (each when installed), measured in one process.
+
+The optimum f* of ½‖w‖² + C Σ L_i is computed once (fastlogreg newton-cholesky at
+tol 1e-12, checked against scikit-learn at tight tol).  Each contender is then run with
+tolerances from loose to tight; its time is that of the loosest tolerance whose
+objective is within --gap (default 1e-9) relative of f*: the time it needs to reach the
+optimum, not the time it takes with an arbitrary default.  Median of --repeat runs.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/fit_speed.py
+    python benchmarks/fit_speed.py --shape 500 10 --repeat 21       # the small problem
+
+Data: asv_bench/benchmarks/common.py's seeded synthetic problem (the same as asv's).
+"""
+
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "asv_bench"))
+from benchmarks.common import SHAPES, classification_data  # noqa: E402
+
+from fastlogreg import LogisticRegression  # noqa: E402
+
+TOLS = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12]
+
+
+def objective(X, y, coef, intercept, C):
+    z = X @ coef.astype(np.float64) + intercept
+    return 0.5 * float(coef @ coef) + C * float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+
+def contenders(C, m):
+    yield "fastlogreg auto", lambda tol: LogisticRegression(C=C, tol=tol, max_iter=1000)
+    for solver in ("lbfgs", "newton-cg"):
+        yield f"fastlogreg {solver}", lambda tol, s=solver: LogisticRegression(
+            C=C, tol=tol, max_iter=1000, solver=s
+        )
+    try:
+        from sklearn.linear_model import LogisticRegression as Sk
+
+        yield "sklearn lbfgs", lambda tol: Sk(C=C, tol=tol, max_iter=100_000)
+        yield "sklearn newton-cholesky", lambda tol: Sk(C=C, tol=tol, max_iter=1000, solver="newton-cholesky")
+    except ImportError:
+        print("scikit-learn not installed: skipped")
+    try:
+        from sklearnex.linear_model import LogisticRegression as Skex
+
+        yield "sklearnex lbfgs", lambda tol: Skex(C=C, tol=tol, max_iter=100_000)
+    except ImportError:
+        print("scikit-learn-intelex not installed: skipped")
+    try:
+        import glum
+
+        yield "glum irls", lambda tol: glum.GeneralizedLinearRegressor(
+            family="binomial", alpha=1.0 / (C * m), l1_ratio=0.0, gradient_tol=tol, max_iter=1000,
+        )
+    except ImportError:
+        print("glum not installed: skipped")
+
+
+def coefficients(model):
+    coef = np.ravel(model.coef_)
+    intercept = float(np.ravel(model.intercept_)[0]) if np.ndim(model.intercept_) else float(model.intercept_)
+    return coef, intercept
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shape", nargs=2, type=int, default=list(SHAPES["1e6x100"]), metavar=("M", "N"))
+    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument(
+        "--gap", type=float, default=1e-9, help="relative objective gap that counts as reached"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    m, n = args.shape
+    SHAPES["custom"] = (m, n)
+    X, y, _ = classification_data("custom", "float64", "C", seed=0)
+    C = args.C
+    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=100).fit(X, y)
+    f_star = objective(X, y, *coefficients(reference), C)
+    print(f"X {m} x {n} float64, C={C}; f* = {f_star:.12g}; reached = within {args.gap:g} relative")
+    print(f"{'contender':<26} {'tol':>7} {'median s':>9} {'gap':>10} {'vs fastlogreg auto':>18}")
+    baseline = None
+    for name, make in contenders(C, m):
+        chosen = None
+        for tol in TOLS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                start = time.perf_counter()
+                model = make(tol).fit(X, y)
+                first = time.perf_counter() - start
+            gap = (objective(X, y, *coefficients(model), C) - f_star) / abs(f_star)
+            if gap <= args.gap:
+                chosen = (tol, model, first, gap)
+                break
+        if chosen is None:
+            print(f"{name:<26} did not reach the optimum at tol {TOLS[-1]:g} (gap {gap:.2e})")
+            continue
+        tol, _, first, gap = chosen
+        times = [first]
+        for _ in range(args.repeat - 1):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                start = time.perf_counter()
+                make(tol).fit(X, y)
+                times.append(time.perf_counter() - start)
+        median = statistics.median(times)
+        baseline = baseline or median
+        print(f"{name:<26} {tol:7.0e} {median:9.3f} {gap:10.1e} {median / baseline:17.1f}x")
+
+
+if __name__ == "__main__":
+    main()
