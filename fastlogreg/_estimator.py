@@ -1,6 +1,7 @@
 """A scikit-learn compatible ``LogisticRegression`` on the fused kernels."""
 
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -13,6 +14,19 @@ from ._threads import check_n_threads, thread_limit
 from ._validation import as_matrix, as_numeric_array
 
 _SOLVER_NAMES = ("auto", *_solvers.SOLVERS)
+
+
+def _is_dask_collection(obj):
+    """True for a dask array or DataFrame; never imports dask (without dask imported,
+    no dask collection can exist)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(obj)
+
+
+def _dask_module():
+    from . import _dask  # imports dask: only once a dask collection has arrived
+
+    return _dask
 
 
 def _feature_names(X):
@@ -148,34 +162,38 @@ class _LogisticRegression:
         """(X, kernel view, colmajor) with the estimator's feature-count and -name checks."""
         names = _feature_names(X)
         X, kernel_X, colmajor = as_matrix(X, "X")
+        self._check_features(names, X.shape[1], reset)
+        _, block_rows, n_blocks = plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
+        check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, "X")
+        return X, kernel_X, colmajor
+
+    def _check_features(self, names, n_features, reset):
+        """Record (reset) or check the number and the names of X's features."""
         if reset:
-            self.n_features_in_ = X.shape[1]
+            self.n_features_in_ = n_features
             if names is not None:
                 self.feature_names_in_ = names
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
         else:
             self._check_feature_names(names)
-            if X.shape[1] != self.n_features_in_:
+            if n_features != self.n_features_in_:
                 raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"X has {n_features} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input."
                 )
-        _, block_rows, n_blocks = plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
-        check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, "X")
-        return X, kernel_X, colmajor
 
     def _check_feature_names(self, names):
         fitted = getattr(self, "feature_names_in_", None)
         if fitted is None and names is not None:
             warnings.warn(
                 f"X has feature names, but {type(self).__name__} was fitted without feature names",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=4,
             )
         elif fitted is not None and names is None:
             warnings.warn(
                 f"X does not have valid feature names, but {type(self).__name__} was fitted with "
-                "feature names", UserWarning, stacklevel=3,
+                "feature names", UserWarning, stacklevel=4,
             )
         elif fitted is not None and (len(names) != len(fitted) or np.any(names != fitted)):
             raise ValueError(
@@ -184,82 +202,31 @@ class _LogisticRegression:
             )
 
     def _encode_labels(self, y, m):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None"
-            )
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. Please change the "
-                "shape of y to (n_samples,), for example using ravel().",
-                exception_class("DataConversionWarning"), stacklevel=3,
-            )
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D of length {m}, got shape {y.shape}")
-        if y.shape[0] != m:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: X has {m}, y has {y.shape[0]}"
-            )
-        if y.dtype.kind == "c":
-            raise ValueError("Complex data not supported: y has a complex dtype")
-        if y.dtype.kind == "f":
-            if not np.isfinite(y).all():
-                raise ValueError("y contains NaN or infinity")
-            if np.any(y != np.round(y)):
-                raise ValueError(
-                    "Unknown label type: continuous. y must hold class labels (two distinct "
-                    "values), not continuous values"
-                )
-        if y.dtype.kind == "O":
-            kinds = {type(v) for v in y}
-            if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
-                names = sorted(k.__name__ for k in kinds)
-                raise ValueError(f"Unknown label type: y mixes label types {names}")
+        """(classes, y01): the two classes in sorted order and y as 0.0 / 1.0."""
+        y = _labels_1d(y, m)
+        _check_label_values(y)
         classes, encoded = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"This solver needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {classes[0]!r}"
-            )
-        if classes.shape[0] > 2:
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target is multiclass: "
-                f"y has {classes.shape[0]} classes, and multiclass fitting is not implemented yet"
-            )
+        _check_classes(classes)
         return classes, encoded.astype(np.float64)
 
     def _example_weights(self, sample_weight, y01, m):
-        if sample_weight is None:
-            s = np.ones(m)
-        else:
-            s = as_numeric_array(sample_weight, "sample_weight", float_dtype=np.float64)
-            if s.ndim == 0:
-                s = np.full(m, float(s))
-            if s.ndim != 1 or s.shape[0] != m:
-                raise ValueError(f"sample_weight.shape == {s.shape}, expected ({m},)!")
-            if not np.isfinite(s).all():
-                raise ValueError("sample_weight contains NaN or infinity")
-            if (s < 0).any():
-                raise ValueError("Negative values in data passed to sample_weight")
-            s = s.copy()
-        class_weight = self._class_weights(y01, s if sample_weight is not None else None)
-        if class_weight is not None:
-            s *= np.where(y01 == 1.0, class_weight[1], class_weight[0])
+        s = np.ones(m) if sample_weight is None else _checked_sample_weight(sample_weight, m)
+        s = _apply_class_weight(s, y01, self._class_weights(np.bincount(y01.astype(np.intp), minlength=2)))
         if not s.sum() > 0:
-            raise ValueError("sample_weight (times class_weight) sums to zero: nothing to fit")
+            raise ValueError(WEIGHTS_SUM_TO_ZERO)
         return s
 
-    def _class_weights(self, y01, _sample_weight):
+    def _class_weights(self, counts):
+        """None, or the weights of classes_[0] and classes_[1]; ``counts``: how many
+        examples each class has."""
         cw = self.class_weight
         if cw is None:
             return None
         if isinstance(cw, str):
             if cw != "balanced":
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {cw!r}")
-            counts = np.bincount(y01.astype(np.intp), minlength=2)
-            return len(y01) / (2.0 * counts)
+            counts = np.asarray(counts, dtype=np.float64)
+            return counts.sum() / (2.0 * counts)
         if isinstance(cw, dict):
             unknown = [k for k in cw if k not in set(self.classes_.tolist())]
             if unknown:
@@ -275,8 +242,14 @@ class _LogisticRegression:
     # --- fit --------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model; returns self."""
+        """Fit the model; returns self.
+
+        X may be a dask array or DataFrame (``fastlogreg[dask]``): the fit then runs
+        where X's row blocks live (see the README).
+        """
         self._check_params()
+        if _is_dask_collection(X):
+            return _dask_module().fit(self, X, y, sample_weight)
         with thread_limit(self.n_threads):
             X, _, _ = self._validate_X(X, reset=True)
             m, n = X.shape
@@ -284,15 +257,26 @@ class _LogisticRegression:
             s = self._example_weights(sample_weight, y01, m)
             problem = Problem(X, y01, s)
             objective = _solvers.Objective(problem, float(self.C), bool(self.fit_intercept))
-            theta0 = self._initial_theta(objective.size, n)
-            solver = self.solver
-            if solver == "auto":
-                solver = _solvers.choose_solver(m, n, float(self.C))
-            result = _solvers.SOLVERS[solver](
-                objective, theta0, float(self.tol), int(self.max_iter),
-                callback=self._iteration_callback(), learning_rate=float(self.learning_rate),
-            )
+            solver, result = self._solve(objective, m, n)
+            self._set_fitted(result, solver, X.dtype, problem.separates, objective)
+        return self
+
+    def _solve(self, objective, m, n):
+        """(solver name, SolverResult) of the chosen solver on ``objective``."""
+        solver = self.solver
+        if solver == "auto":
+            solver = _solvers.choose_solver(m, n, float(self.C))
+        result = _solvers.SOLVERS[solver](
+            objective, self._initial_theta(objective.size, n), float(self.tol), int(self.max_iter),
+            callback=self._iteration_callback(), learning_rate=float(self.learning_rate),
+        )
+        return solver, result
+
+    def _set_fitted(self, result, solver, dtype, separates, objective):
+        """Check the solver's result, warn as needed, set the fitted attributes.
+        ``separates(w, b)``: whether the plane separates the classes (asked for C = inf)."""
         theta = result.theta
+        n = objective.n_features
         if not np.isfinite(theta).all():  # never hand out a NaN model
             raise FloatingPointError(f"solver {solver!r} produced non-finite coefficients: {result.message}")
         if not result.converged:
@@ -300,30 +284,21 @@ class _LogisticRegression:
                 f"{solver} stopped after {result.n_iter} iterations without reaching tol={self.tol} "
                 f"({result.message}). Increase max_iter, or scale the data"
                 + (", or set a finite C (the data may be separable)" if np.isinf(self.C) else ""),
-                exception_class("ConvergenceWarning"), stacklevel=2,
+                exception_class("ConvergenceWarning"), stacklevel=_caller_of_fit(),
             )
-        if np.isinf(self.C) and self._separates(problem, objective, theta, y01, s):
+        if np.isinf(self.C) and separates(*objective.split(theta)):
             warnings.warn(
                 "The classes are perfectly separated and C=inf: the unpenalised optimum lies "
                 "at infinity. The coefficients are finite, where the solver stopped (tol="
                 f"{self.tol}); set a finite C for a well-defined model.",
-                exception_class("ConvergenceWarning"), stacklevel=2,
+                exception_class("ConvergenceWarning"), stacklevel=_caller_of_fit(),
             )
-        self.coef_ = theta[:n].astype(X.dtype).reshape(1, n)
-        self.intercept_ = np.array([theta[n] if self.fit_intercept else 0.0], dtype=X.dtype)
+        self.coef_ = theta[:n].astype(dtype).reshape(1, n)
+        self.intercept_ = np.array([theta[n] if self.fit_intercept else 0.0], dtype=dtype)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.objective_curve_ = np.asarray(result.objective_curve, dtype=np.float64)
         self.objective_ = result.objective
         self.solver_ = solver
-        return self
-
-    @staticmethod
-    def _separates(problem, objective, theta, y01, s):
-        """True if every example with positive weight is on its side of the plane."""
-        w, b = objective.split(theta)
-        z = problem.margins(w, b, np.empty(problem.n_samples))
-        signed = np.where(y01 == 1.0, z, -z)
-        return bool(np.all(signed[s > 0] > 0))
 
     def _initial_theta(self, size, n):
         theta = np.zeros(size)
@@ -356,8 +331,11 @@ class _LogisticRegression:
             )
 
     def decision_function(self, X):
-        """The margin w·x + b of every row (float64, shape (m,))."""
+        """The margin w·x + b of every row (float64, shape (m,)); for dask X a lazy
+        dask array with X's row chunks."""
         self._check_fitted()
+        if _is_dask_collection(X):
+            return _dask_module().decision_function(self, X)
         with thread_limit(self.n_threads):
             X, kernel_X, colmajor = self._validate_X(X, reset=False)
             out = np.empty(X.shape[0])
@@ -365,23 +343,33 @@ class _LogisticRegression:
                     float(self.intercept_[0]), False, out)
         return out
 
+    def _from_margins(self, X, func, *args):
+        """func(margins, *args); for dask X block by block, lazily."""
+        z = self.decision_function(X)
+        if _is_dask_collection(z):
+            return _dask_module().map_margins(z, func, *args)
+        return func(z, *args)
+
     def predict(self, X):
         """The class of every row: classes_[1] where the margin is positive."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(np.intp)]
+        self._check_fitted()
+        return self._from_margins(X, labels_from_margins, self.classes_)
 
     def predict_proba(self, X):
         """Probabilities (m, 2) of classes_[0] and classes_[1], without overflow."""
-        z = self.decision_function(X)
-        from scipy.special import expit  # imported on first use: keeps ``import fastlogreg`` cheap
-
-        return np.column_stack([expit(-z), expit(z)])
+        return self._from_margins(X, proba_from_margins)
 
     def predict_log_proba(self, X):
         """log of predict_proba, computed as -log(1 + e^∓z): exact where the
         probability rounds to 0 or 1."""
-        z = self.decision_function(X)
-        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        return self._from_margins(X, log_proba_from_margins)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight); a
+        float, for dask X reduced where the blocks live."""
+        if _is_dask_collection(X):
+            return _dask_module().score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     # --- persistence ------------------------------------------------------------------
 
@@ -391,6 +379,113 @@ class _LogisticRegression:
         from ._persistence import save_model
 
         save_model(self, path)
+
+
+# --- helpers shared by the in-memory and the Dask paths (module level: Dask's
+# --- workers import them by name) -----------------------------------------------------
+
+WEIGHTS_SUM_TO_ZERO = "sample_weight (times class_weight) sums to zero: nothing to fit"
+
+
+def _caller_of_fit():
+    """The stacklevel, for a warning issued below ``fit``, of fit's caller."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and not (
+        frame.f_code.co_name == "fit" and isinstance(frame.f_locals.get("self"), _LogisticRegression)
+    ):
+        frame, level = frame.f_back, level + 1
+    return level + 1 if frame is not None else 2
+
+
+def _labels_1d(y, m):
+    """y as a 1-D array of length m (a dask array stays one); a column vector is
+    raveled with a DataConversionWarning."""
+    if y is None:
+        raise ValueError("LogisticRegression requires y to be passed, but the target y is None")
+    if not _is_dask_collection(y):
+        y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples,), for example using ravel().",
+            exception_class("DataConversionWarning"), stacklevel=_caller_of_fit(),
+        )
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D of length {m}, got shape {y.shape}")
+    if y.shape[0] != m:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has {m}, y has {y.shape[0]}"
+        )
+    return y
+
+
+def _check_label_values(y):
+    """Reject labels that are not class labels (checks y, or y's distinct values)."""
+    if y.dtype.kind == "c":
+        raise ValueError("Complex data not supported: y has a complex dtype")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        if np.any(y != np.round(y)):
+            raise ValueError(
+                "Unknown label type: continuous. y must hold class labels (two distinct "
+                "values), not continuous values"
+            )
+    if y.dtype.kind == "O":
+        kinds = {type(v) for v in y}
+        if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
+            names = sorted(k.__name__ for k in kinds)
+            raise ValueError(f"Unknown label type: y mixes label types {names}")
+
+
+def _check_classes(classes):
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"This solver needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {classes[0]!r}"
+        )
+    if classes.shape[0] > 2:
+        raise ValueError(
+            f"Only binary classification is supported. The type of the target is multiclass: "
+            f"y has {classes.shape[0]} classes, and multiclass fitting is not implemented yet"
+        )
+
+
+def _checked_sample_weight(sample_weight, m):
+    """sample_weight as a new float64 array of length m (a scalar is broadcast)."""
+    s = as_numeric_array(sample_weight, "sample_weight", float_dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(m, float(s))
+    if s.ndim != 1 or s.shape[0] != m:
+        raise ValueError(f"sample_weight.shape == {s.shape}, expected ({m},)!")
+    if not np.isfinite(s).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    if (s < 0).any():
+        raise ValueError("Negative values in data passed to sample_weight")
+    return s.copy()
+
+
+def _apply_class_weight(s, y01, class_weight):
+    """The example weights: s (None: all ones) times each example's class weight."""
+    if class_weight is None:
+        return s
+    per_example = np.where(y01 == 1.0, class_weight[1], class_weight[0])
+    return per_example if s is None else s * per_example
+
+
+def labels_from_margins(z, classes):
+    return classes[(z > 0).astype(np.intp)]
+
+
+def proba_from_margins(z):
+    from scipy.special import expit  # imported on first use: keeps ``import fastlogreg`` cheap
+
+    return np.column_stack([expit(-z), expit(z)])
+
+
+def log_proba_from_margins(z):
+    return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
 
 
 def _build_public_class():
