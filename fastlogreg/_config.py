@@ -9,7 +9,8 @@ FASTLOGREG_CACHE
     ``0`` disables numba's on-disk cache of compiled kernels (default ``1``).
 FASTLOGREG_FASTMATH
     ``0`` compiles the kernels without any fast-math flag (slower, for checking
-    that a result does not depend on reassociation).  Default ``1``.
+    that a result does not depend on reassociation; such code is not cached).
+    Default ``1``.
 """
 
 import os
@@ -22,12 +23,18 @@ def _env_flag(name, default):
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
-CACHE = _env_flag("FASTLOGREG_CACHE", True)
+_USE_FASTMATH = _env_flag("FASTLOGREG_FASTMATH", True)
 
 # A restricted fast-math set: reassociation lets LLVM vectorise the dot products
 # and reductions, contraction gives FMAs.  No 'nnan'/'ninf', so NaN and inf keep
 # their IEEE meaning and the input checks stay valid.
-FASTMATH = {"reassoc", "contract", "nsz", "arcp"} if _env_flag("FASTLOGREG_FASTMATH", True) else False
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"} if _USE_FASTMATH else False
+
+# numba's cache key does not include the compile flags, so code compiled without
+# fast-math is never cached (it would be mixed up with the default build).  Nor does
+# the key see this module: after editing a constant below, delete the cache
+# (fastlogreg/__pycache__/*.nbi and *.nbc).
+CACHE = _env_flag("FASTLOGREG_CACHE", True) and _USE_FASTMATH
 
 # Options shared by every jitted function: exact IEEE arithmetic.  The scalar math
 # (exp, log1p, the loss) must be compiled this way: reassociation would undo its
