@@ -49,25 +49,64 @@ class Problem:
         return self._sums[: self.n_features + 1]
 
     def gram(self, d, out):
-        """out = [[Xᵀ D X, Xᵀ d], [dᵀ X, Σ d]] ((n + 1)², float64), D = diag(d).
-
-        Row chunks of a few MiB: each chunk of X is read from memory once, scaled by d
-        into a float64 scratch that stays in cache, and multiplied by BLAS.
-        """
-        n = self.n_features
-        out[:] = 0.0
-        chunk = max(1, _GRAM_CHUNK_BYTES // (8 * n))
-        scratch = np.empty((min(chunk, self.n_samples), n), dtype=np.float64)
-        for a in range(0, self.n_samples, chunk):
-            b = min(a + chunk, self.n_samples)
-            X_chunk = self.X[a:b]
-            scaled = scratch[: b - a]
-            np.multiply(X_chunk, d[a:b, None], out=scaled)
-            out[:n, :n] += X_chunk.T @ scaled
-            out[n, :n] += scaled.sum(axis=0)
-            out[n, n] += d[a:b].sum()
-        out[:n, n] = out[n, :n]
+        """out = [[Xᵀ D X, Xᵀ d], [dᵀ X, Σ d]] ((n + 1)², float64), D = diag(d)."""
+        self._chunked_gram(out, d=d)
         return out
+
+    def loss_grad_gram(self, w, b, hess_weights_out, gram_out):
+        """(Σ s_i L_i, g, gram_out) in ONE pass over X: as ``loss_grad_sums`` (g a new
+        array of length n + 1, hess_weights_out receives d_i = s_i σ'(z_i)) and as
+        ``gram(d, gram_out)``, each row chunk of X read from memory once."""
+        grad = np.zeros(self.n_features + 1)
+        loss = self._chunked_gram(gram_out, w=w, b=float(b), d_out=hess_weights_out, grad_out=grad)
+        return loss, grad, gram_out
+
+    def _chunked_gram(self, out, d=None, w=None, b=0.0, d_out=None, grad_out=None):
+        """The Gram matrix, chunk by chunk: each chunk of X is copied (in float64) into
+        a scratch of a few MiB that stays in cache, and multiplied there by BLAS (syrk:
+        half the flops of a general product).  With ``w``, the chunk's margins, losses,
+        residuals and Hessian weights are computed first from the same scratch (the
+        fused gradient + Gram pass); the loss sum is returned."""
+        import scipy.linalg.blas  # imported on first use: keeps ``import fastlogreg`` cheap
+
+        n = self.n_features
+        m = self.n_samples
+        chunk = max(1, _GRAM_CHUNK_BYTES // (8 * n))
+        scratch = np.empty((min(chunk, m), n), dtype=np.float64)
+        xtx = np.zeros((n, n), dtype=np.float64, order="F")  # upper triangle, by syrk
+        cross = np.zeros(n)
+        d_total = 0.0
+        loss = 0.0
+        weighted = self.sample_weight.size > 0
+        for a in range(0, m, chunk):
+            stop = min(a + chunk, m)
+            X_chunk = scratch[: stop - a]
+            np.copyto(X_chunk, self.X[a:stop])
+            if w is not None:
+                d = d_out
+                z = X_chunk @ w
+                z += b
+                losses = np.empty_like(z)
+                _kernels._loss_terms_tile(
+                    z, self.y[a:stop], self.sample_weight[a:stop] if weighted else self.sample_weight,
+                    weighted, losses, d[a:stop], True,
+                )
+                loss += losses.sum()
+                grad_out[:n] += X_chunk.T @ z
+                grad_out[n] += z.sum()
+            d_chunk = d[a:stop]
+            root = np.sqrt(d_chunk)
+            X_chunk *= root[:, None]  # rows scaled by √d: (√D X)ᵀ(√D X) = Xᵀ D X
+            xtx = scipy.linalg.blas.dsyrk(1.0, X_chunk.T, beta=1.0, c=xtx, trans=0, overwrite_c=True)
+            cross += X_chunk.T @ root
+            d_total += d_chunk.sum()
+        upper = np.triu_indices(n, 1)
+        xtx[upper[1], upper[0]] = xtx[upper]
+        out[:n, :n] = xtx
+        out[n, :n] = cross
+        out[:n, n] = cross
+        out[n, n] = d_total
+        return loss
 
     def margins(self, w, b, out):
         """out = X w + b (float64, length m)."""

@@ -47,6 +47,25 @@ class ScaledObjective:
         w, b = self.split(theta)
         loss, sums = self._loss_grad_sums(w, b, want_hessian)
         self.n_passes += 1
+        return self._scaled_value_and_gradient(w, loss, sums)
+
+    def value_gradient_hessian(self, theta):
+        """(f, ∇f, ∇²f) at theta, from ``_loss_grad_gram_sums``."""
+        w, b = self.split(theta)
+        loss, sums, full = self._loss_grad_gram_sums(w, b)
+        value, grad = self._scaled_value_and_gradient(w, loss, sums)
+        return value, grad, self._scaled_hessian(full)
+
+    def _loss_grad_gram_sums(self, w, b):
+        """(Σ s L, sums, Gram) at (w, b): by default a gradient pass and a Gram pass;
+        subclasses that can do both in one pass override this."""
+        loss, sums = self._loss_grad_sums(w, b, True)
+        sums = sums.copy()
+        full = self._gram_sums()
+        self.n_passes += 2
+        return loss, sums, full
+
+    def _scaled_value_and_gradient(self, w, loss, sums):
         n = self.n_features
         value = loss * self.inv_weight_sum + 0.5 * self.alpha * float(w @ w)
         grad = np.empty(self.size)
@@ -69,9 +88,12 @@ class ScaledObjective:
 
     def hessian(self):
         """The full Hessian at the last point evaluated with want_hessian=True."""
-        n = self.n_features
         full = self._gram_sums()
         self.n_passes += 1
+        return self._scaled_hessian(full)
+
+    def _scaled_hessian(self, full):
+        n = self.n_features
         H = full[: self.size, : self.size] * self.inv_weight_sum
         H[np.arange(n), np.arange(n)] += self.alpha
         return H
@@ -99,6 +121,13 @@ class Objective(ScaledObjective):
     def _gram_sums(self):
         n = self.n_features
         return self.problem.gram(self._hess_weights, np.empty((n + 1, n + 1)))
+
+    def _loss_grad_gram_sums(self, w, b):
+        if self._hess_weights is None:
+            self._hess_weights = np.empty(self.problem.n_samples)
+        n = self.n_features
+        self.n_passes += 1
+        return self.problem.loss_grad_gram(w, b, self._hess_weights, np.empty((n + 1, n + 1)))
 
 
 @dataclass
@@ -137,8 +166,10 @@ def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
     )
 
 
-def _line_search(objective, theta, value, grad, direction, want_hessian):
-    """Backtracking (Armijo) along ``direction``: (theta, value, grad) or None.
+def _line_search(evaluate, theta, value, grad, direction):
+    """Backtracking (Armijo) along ``direction``, where ``evaluate(theta)`` returns
+    (value, gradient, state): (theta, value, gradient, state) at the accepted step, or
+    None.
 
     Near the optimum the decrease of f is below its rounding error; there a step is
     also accepted if f did not rise beyond rounding and the gradient got smaller
@@ -153,11 +184,11 @@ def _line_search(objective, theta, value, grad, direction, want_hessian):
     step = 1.0
     for _ in range(60):
         candidate = theta + step * direction
-        new_value, new_grad = objective.value_and_gradient(candidate, want_hessian)
-        if new_value <= value + 1e-4 * step * slope:
-            return candidate, new_value, new_grad
-        if new_value - value <= rounding and np.max(np.abs(new_grad)) < grad_size:
-            return candidate, new_value, new_grad
+        new_value, new_grad, state = evaluate(candidate)
+        if new_value <= value + 1e-4 * step * slope or (
+            new_value - value <= rounding and np.max(np.abs(new_grad)) < grad_size
+        ):
+            return candidate, new_value, new_grad, state
         step *= 0.5
     return None
 
@@ -184,18 +215,19 @@ def _conjugate_gradient(hessp, rhs, tol, max_iter):
     return p if p.any() else rhs
 
 
-def _newton(objective, theta0, tol, max_iter, callback, solve):
+def _newton(theta0, tol, max_iter, callback, evaluate, solve):
+    """Damped Newton: ``evaluate(theta)`` -> (value, gradient, state) and
+    ``solve(gradient, state)`` -> the Newton direction at the last evaluated point."""
     theta = np.array(theta0, dtype=np.float64)
-    value, grad = objective.value_and_gradient(theta, want_hessian=True)
+    value, grad, state = evaluate(theta)
     curve = []
     for iteration in range(1, max_iter + 1):
         if np.max(np.abs(grad)) <= tol:
             return SolverResult(theta, iteration - 1, True, value, "converged", curve)
-        direction = solve(grad)
-        step = _line_search(objective, theta, value, grad, direction, want_hessian=True)
+        step = _line_search(evaluate, theta, value, grad, solve(grad, state))
         if step is None:
             return SolverResult(theta, iteration - 1, False, value, "line search failed", curve)
-        theta, value, grad = step
+        theta, value, grad, state = step
         _notify(callback, curve, iteration, value)
     converged = bool(np.max(np.abs(grad)) <= tol)
     return SolverResult(theta, max_iter, converged, value, "max_iter reached", curve)
@@ -205,34 +237,36 @@ def newton_cg(objective, theta0, tol, max_iter, callback=None, **_):
     """Truncated Newton: each step solves H p = -g by conjugate gradients, each
     Hessian-vector product one fused pass over X."""
 
-    def solve(grad):
+    def evaluate(theta):
+        return (*objective.value_and_gradient(theta, want_hessian=True), None)
+
+    def solve(grad, _):
         norm = float(np.sqrt(grad @ grad))
         return _conjugate_gradient(
             objective.hessian_vector_product, -grad, tol=min(0.5, np.sqrt(norm)) * norm,
             max_iter=max(20, objective.size),
         )
 
-    return _newton(objective, theta0, tol, max_iter, callback, solve)
+    return _newton(theta0, tol, max_iter, callback, evaluate, solve)
 
 
 def newton_cholesky(objective, theta0, tol, max_iter, callback=None, **_):
-    """Newton with the full Hessian (Xᵀ D X, one pass with BLAS), solved by Cholesky.
+    """Newton with the full Hessian, solved by Cholesky.  Each evaluation computes the
+    value, the gradient and XᵀDX in one pass over X (``value_gradient_hessian``).
 
     A singular Hessian (C = inf on separable or collinear data) falls back to a
     least-squares solve.
     """
-
     import scipy.linalg  # imported on first use: keeps ``import fastlogreg`` cheap
 
-    def solve(grad):
-        H = objective.hessian()
+    def solve(grad, hessian):
         try:
-            factor = scipy.linalg.cho_factor(H, check_finite=False)
+            factor = scipy.linalg.cho_factor(hessian, check_finite=False)
             return scipy.linalg.cho_solve(factor, -grad, check_finite=False)
         except (np.linalg.LinAlgError, ValueError):
-            return scipy.linalg.lstsq(H, -grad, check_finite=False)[0]
+            return scipy.linalg.lstsq(hessian, -grad, check_finite=False)[0]
 
-    return _newton(objective, theta0, tol, max_iter, callback, solve)
+    return _newton(theta0, tol, max_iter, callback, objective.value_gradient_hessian, solve)
 
 
 def gradient_descent(objective, theta0, tol, max_iter, callback=None, learning_rate=0.1, **_):
