@@ -1,0 +1,63 @@
+"""Hessian-vector products and the Gram matrix against first-order quantities."""
+
+import numpy as np
+import pytest
+from conftest import make_data
+from numpy.testing import assert_allclose
+
+from fastlogreg._problem import Problem
+from fastlogreg._solvers import Objective
+
+
+def _objective(dtype, order, weighted, C=0.7, fit_intercept=True, m=3000, n=6):
+    X, y = make_data(m=m, n=n, seed=31)
+    X = np.asarray(X, dtype=dtype, order=order)
+    s = np.random.default_rng(32).uniform(0.1, 2.0, m) if weighted else None
+    return Objective(Problem(X, y, s), C, fit_intercept), X, y, s
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hessian_vector_product_matches_gradient_differences(dtype, order, weighted):
+    objective, *_ = _objective(dtype, order, weighted)
+    rng = np.random.default_rng(33)
+    theta = rng.standard_normal(objective.size) * 0.3
+    v = rng.standard_normal(objective.size)
+    objective.value_and_gradient(theta, want_hessian=True)
+    hv = objective.hessian_vector_product(v)
+    h = 1e-5
+    g_plus = objective.value_and_gradient(theta + h * v)[1]
+    g_minus = objective.value_and_gradient(theta - h * v)[1]
+    assert_allclose(hv, (g_plus - g_minus) / (2 * h), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_hessian_equals_hessian_vector_products(fit_intercept):
+    objective, *_ = _objective(np.float64, "C", True, fit_intercept=fit_intercept)
+    theta = np.linspace(-0.5, 0.5, objective.size)
+    objective.value_and_gradient(theta, want_hessian=True)
+    H = objective.hessian()
+    columns = np.column_stack([objective.hessian_vector_product(e) for e in np.eye(objective.size)])
+    assert_allclose(H, columns, rtol=1e-12, atol=1e-15)
+    assert_allclose(H, H.T, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_fused_value_gradient_hessian_matches_separate_passes(dtype, order):
+    objective, X, y, s = _objective(dtype, order, True, m=5000)
+    theta = np.linspace(-0.3, 0.4, objective.size)
+    value, grad, H = objective.value_gradient_hessian(theta)
+    value_ref, grad_ref = objective.value_and_gradient(theta, want_hessian=True)
+    H_ref = objective.hessian()
+    assert_allclose(value, value_ref, rtol=1e-13)
+    assert_allclose(grad, grad_ref, rtol=1e-11, atol=1e-14)
+    assert_allclose(H, H_ref, rtol=1e-12, atol=1e-15)
+    # and against plain NumPy in float64
+    Xt = np.column_stack([X.astype(np.float64), np.ones(len(y))])
+    z = Xt @ theta
+    d = s / (np.exp(z / 2) + np.exp(-z / 2)) ** 2
+    H_np = Xt.T @ (d[:, None] * Xt) / s.sum()
+    H_np[np.arange(X.shape[1]), np.arange(X.shape[1])] += objective.alpha
+    assert_allclose(H, H_np, rtol=1e-11, atol=1e-15)
