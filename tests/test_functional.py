@@ -259,3 +259,31 @@ def test_gradient_descent_float32_keeps_dtype(data):
 def test_package_exports():
     for name in fastlogreg.__all__:
         assert hasattr(fastlogreg, name)
+
+
+def test_concurrent_calls_under_the_workqueue_layer():
+    """numba's workqueue layer aborts the process on concurrent parallel regions; the
+    kernels must fall back to their serial twins there (fresh process, forced layer)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import concurrent.futures, numba, numpy as np, fastlogreg
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((40_000, 12)); y = (rng.random(40_000) < 0.5) * 1.0
+        ws = [np.full(12, 0.01 * k) for k in range(24)]
+        expected = [fastlogreg.cost_and_gradient(X, y, w) for w in ws]
+        assert numba.threading_layer() == "workqueue", numba.threading_layer()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(lambda w: fastlogreg.cost_and_gradient(X, y, w), ws))
+        for (J, dw, db), (Je, dwe, dbe) in zip(got, expected):
+            assert J == Je and db == dbe and (dw == dwe).all()
+        print("ok")
+        """
+    )
+    env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
