@@ -1,0 +1,176 @@
+"""Speed measurements shared by ``fastlogreg bench`` and ``benchmarks/kernel_speed.py``.
+
+Each comparison is timed in one process, interleaved and repeated, and reported as
+medians and ratios: on a shared or noisy machine a ratio measured side by side means
+more than an absolute time.
+
+* The fused cost-and-gradient kernel against a read-only parallel pass over the same X
+  (the memory-bandwidth yardstick) and against the NumPy form (X@w, σ, the loss,
+  X.T@(a - y): X is read twice and m-sized temporaries are written).
+* A whole fit: ``LogisticRegression(solver="lbfgs")`` against the same L-BFGS-B run on
+  a NumPy objective and, when installed, scikit-learn's ``LogisticRegression``
+  (lbfgs), all with the same C, tol and max_iter; the objective each one reached is
+  reported with its time.
+"""
+
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+from . import _kernels
+from .functional import cost_and_gradient
+
+
+def make_data(m, n, dtype=np.float64, order="C", seed=42):
+    """Seeded synthetic data: Gaussian X, labels drawn from a logistic model (so the
+    classes overlap and the optimum is finite)."""
+    rng = np.random.default_rng(seed)
+    X = np.asarray(rng.standard_normal((m, n)).astype(dtype), order=order)
+    w = rng.standard_normal(n) / np.sqrt(n)
+    y = (rng.random(m) < 1.0 / (1.0 + np.exp(-(X @ w.astype(dtype) + 0.1)))).astype(np.float64)
+    return X, y
+
+
+def read_pass(X):
+    """A parallel pass that reads every element of X once and does nothing else."""
+    colmajor = X.flags.f_contiguous and not X.flags.c_contiguous
+    data = X.T if colmajor else X
+    m, n = X.shape
+    _, block_rows, n_blocks = _kernels.plan(m, n, X.itemsize, colmajor)
+    partials = np.empty((n_blocks, 1))
+    return lambda: _kernels.read_pass_parallel(data, colmajor, block_rows, partials)
+
+
+def numpy_form(X, y, w, b):
+    """Cost and gradient the NumPy way: several passes and m-sized temporaries."""
+    w = w.astype(X.dtype)
+
+    def run():
+        z = X @ w + b
+        a = 1.0 / (1.0 + np.exp(-z))
+        J = np.mean(np.logaddexp(0.0, z) - y * z)
+        dz = a - y
+        return J, X.T @ dz / len(y), dz.mean()
+
+    return run
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved(candidates, repeat):
+    """Median time of each candidate over ``repeat`` interleaved rounds (after a warm-up)."""
+    for fn in candidates.values():
+        fn()
+    times = {name: [] for name in candidates}
+    for _ in range(repeat):
+        for name, fn in candidates.items():
+            times[name].append(timed(fn))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def measure_kernel(X, y, repeat, with_numpy=True):
+    """Medians and ratios for one X: a dict with read_ms, kernel_ms, read_GBps,
+    fraction_of_read and, with_numpy, numpy_ms and speedup_vs_numpy."""
+    n = X.shape[1]
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(n) / np.sqrt(n)
+    b = 0.1
+    kernel = lambda: cost_and_gradient(X, y, w, b)  # noqa: E731
+    # Two interleaved series, each against the kernel: the NumPy form allocates m-sized
+    # temporaries, which disturbs the timing of whatever runs next.
+    med = interleaved({"read": read_pass(X), "kernel": kernel}, repeat)
+    row = {
+        "read_ms": med["read"] * 1e3, "kernel_ms": med["kernel"] * 1e3,
+        "read_GBps": X.nbytes / med["read"] / 1e9,
+        "fraction_of_read": med["read"] / med["kernel"],
+    }
+    if with_numpy:
+        med_np = interleaved({"numpy": numpy_form(X, y, w, b), "kernel": kernel}, repeat)
+        row["numpy_ms"] = med_np["numpy"] * 1e3
+        row["speedup_vs_numpy"] = med_np["numpy"] / med_np["kernel"]
+    return row
+
+
+def numpy_objective(X, y, C):
+    """f(θ) and ∇f of the scaled objective of ``fastlogreg._solvers`` (θ = [w, b], no
+    sample weights), in plain NumPy."""
+    m = X.shape[0]
+    alpha = 0.0 if np.isinf(C) else 1.0 / (C * m)
+
+    def value_and_gradient(theta):
+        w, b = theta[:-1], theta[-1]
+        z = X @ w.astype(X.dtype) + b
+        residual = 0.5 * (1.0 + np.tanh(0.5 * z)) - y  # σ(z) - y without overflow
+        gradient = np.empty_like(theta)
+        gradient[:-1] = X.T @ residual / m + alpha * w
+        gradient[-1] = residual.mean()
+        value = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * alpha * float(w @ w)
+        return value, gradient
+
+    return value_and_gradient
+
+
+def have_sklearn():
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def measure_fit(X, y, C=1.0, tol=1e-4, max_iter=100, repeat=3, with_sklearn=True):
+    """Time three L-BFGS fits of the same problem; a list of rows (name, seconds,
+    n_iter, objective), fastlogreg's first."""
+    import scipy.optimize
+
+    from ._estimator import LogisticRegression
+
+    objective = numpy_objective(X, y, C)
+    results = {}
+
+    def ours():
+        model = LogisticRegression(C=C, tol=tol, max_iter=max_iter, solver="lbfgs").fit(X, y)
+        results["fastlogreg lbfgs fit"] = model.n_iter_[0], np.r_[model.coef_.ravel(), model.intercept_]
+
+    def numpy_lbfgs():
+        result = scipy.optimize.minimize(
+            objective, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
+            options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+        )
+        results["NumPy objective, scipy lbfgs"] = result.nit, result.x
+
+    def sklearn_lbfgs():
+        from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+        model = SkLogisticRegression(C=C, tol=tol, max_iter=max_iter, solver="lbfgs").fit(X, y)
+        results["scikit-learn lbfgs fit"] = model.n_iter_[0], np.r_[model.coef_.ravel(), model.intercept_]
+
+    candidates = {"fastlogreg lbfgs fit": ours, "NumPy objective, scipy lbfgs": numpy_lbfgs}
+    if with_sklearn and have_sklearn():
+        candidates["scikit-learn lbfgs fit"] = sklearn_lbfgs
+    with warnings.catch_warnings():  # max_iter reached is visible in the n_iter column
+        warnings.simplefilter("ignore")
+        medians = interleaved(candidates, repeat)
+    rows = []
+    for name, seconds in medians.items():
+        n_iter, theta = results[name]
+        rows.append((name, seconds, int(n_iter), float(objective(theta.astype(np.float64))[0])))
+    return rows
+
+
+def format_table(header, rows):
+    """Right-aligned columns of strings, the first left-aligned."""
+    table = [list(header)] + [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[j]) for row in table) for j in range(len(header))]
+    lines = []
+    for row in table:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
