@@ -13,7 +13,8 @@ What runs where
   kernel over the blocks that worker holds and returns one row of partial sums per
   block.  The client merges the rows in block order, so the value and the gradient
   have the same bits wherever the blocks live.  Newton's Hessian is one more task
-  per worker, which returns that worker's sum of the blocks' (n+1)² Gram matrices.
+  per worker, which returns its blocks' (n+1)² Gram matrices (summed on the worker
+  when they are too many to send).
 * Without a ``distributed.Client``, Dask's local scheduler computes the blocks once
   into this process, and the same block functions run on them here.
 
@@ -32,6 +33,7 @@ cause, and the estimator keeps no new model.
 
 import functools
 import uuid
+import warnings
 
 import dask
 import dask.array as da
@@ -45,15 +47,22 @@ from ._threads import thread_limit
 from ._validation import _check_dtype, as_matrix
 
 _NO_ARRAY = np.empty(0, dtype=np.float64)
+# Newton's Hessian: up to this many bytes of (n+1)² Gram matrices, the workers send one
+# per block and the client adds them in block order (the same bits wherever the blocks
+# are); above it (thousands of features), one per worker, its blocks' sum.
+_GRAM_ROWS_BYTES = 64 * 1024 * 1024
 
 
 # --- client: the input collections ----------------------------------------------------
 
 def _client():
-    """The default distributed Client, or None (then Dask's local scheduler is used)."""
+    """The default distributed Client, or None: then Dask's local scheduler is used
+    (also when ``dask.config.set(scheduler=...)`` names a local one)."""
     try:
         from distributed import default_client
     except ImportError:
+        return None
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
         return None
     try:
         return default_client()
@@ -69,7 +78,12 @@ def _as_dask_array(data, name, lengths=True):
     if hasattr(data, "to_dask_array"):  # a dask DataFrame or Series
         if not isinstance(lengths, bool) and data.npartitions != len(lengths):
             lengths = True
-        return data.to_dask_array(lengths=lengths)
+        with warnings.catch_warnings():
+            # pandas' extension dtypes (string labels, nullable numbers) become object
+            # arrays, which is all the blocks need: checked and converted there
+            warnings.filterwarnings("ignore", "Dask currently has limited support for converting pandas "
+                                    "extension dtypes", UserWarning)
+            return data.to_dask_array(lengths=lengths)
     raise TypeError(
         f"{name}: a {type(data).__name__} is not supported; pass a dask array, DataFrame or Series"
     )
@@ -220,6 +234,9 @@ class DaskObjective(_solvers.ScaledObjective):
         return self.blocks.sum_rows(_hessp_rows, self.n_features + 1, v, float(vb), self._point)
 
     def _gram_sums(self):
+        size = (self.n_features + 1) ** 2
+        if size * self.blocks.n_blocks * 8 <= _GRAM_ROWS_BYTES:  # one matrix per block, block order
+            return self.blocks.sum_rows(_gram_rows, size, self._point).reshape(self.n_features + 1, -1)
         return self.blocks.sum_per_worker(_gram_sum, self._point)
 
 
@@ -280,6 +297,9 @@ class _ClusterBlocks(_BlockSet):
         """Group the blocks by the worker that holds them (a block held by several:
         the least loaded; by none, being recomputed: a group without a worker)."""
         if self._groups is None:
+            from distributed import wait
+
+            wait(self.futures)  # all placed (or failed: the error comes with the results)
             who_has = self.client.who_has(self.futures)
             groups = {}
             for k, future in enumerate(self.futures):
@@ -447,6 +467,16 @@ def _hessp_rows(blocks, v, vb, point):
     rows = np.empty((len(blocks), v.shape[0] + 1))
     for row, block in zip(rows, blocks, strict=True):
         row[:] = block.problem.hessp_sums(block.hess_weights(point), v, vb)
+    return rows
+
+
+def _gram_rows(blocks, point):
+    """Per block: its (n+1)² Gram matrix, flattened."""
+    n = point[1].shape[0]
+    rows = np.empty((len(blocks), (n + 1) ** 2))
+    with _blas_threads(numba.get_num_threads()):
+        for row, block in zip(rows, blocks, strict=True):
+            block.problem.gram(block.hess_weights(point), row.reshape(n + 1, n + 1))
     return rows
 
 
