@@ -307,7 +307,7 @@ class _ClusterBlocks(_BlockSet):
                 holder = min(holders, key=lambda a: len(groups.get(a, ())))
                 groups.setdefault(holder, []).append(k)
             if self._warm_dtype is not None:  # the first call: every worker warms the kernels
-                for address in self.client.scheduler_info(n_workers=-1)["workers"]:
+                for address in self.client.scheduler_info()["workers"]:
                     groups.setdefault(address, [])
             self._groups = list(groups.items())
         return self._groups

@@ -275,7 +275,7 @@ def test_worker_killed_mid_fit_gives_the_same_model(client, solver):
     ref = LogisticRegression(solver=solver, tol=1e-8).fit(Xd, yd)
     victims = []
     ours = LogisticRegression(solver=solver, tol=1e-8, callback=_kill_at(client, 2, victims)).fit(Xd, yd)
-    assert len(victims) == 1 and victims[0] not in client.scheduler_info(n_workers=-1)["workers"]
+    assert len(victims) == 1 and victims[0] not in client.scheduler_info()["workers"]
     # the lost blocks were recomputed from X's graph: the partials have the same bits
     assert_array_equal(ours.coef_, ref.coef_)
     assert_array_equal(ours.intercept_, ref.intercept_)
@@ -285,7 +285,7 @@ def test_worker_killed_mid_fit_gives_the_same_model(client, solver):
 
 def test_worker_killed_with_unrecoverable_data_raises(client):
     X, y = make_data(m=4000, n=4, seed=16)
-    first = sorted(client.scheduler_info(n_workers=-1)["workers"])[0]
+    first = sorted(client.scheduler_info()["workers"])[0]
     scattered = client.scatter(X, workers=[first])  # no task graph: cannot be recomputed
     Xd = da.from_delayed(scattered, shape=X.shape, dtype=X.dtype)
     model = LogisticRegression(solver="lbfgs", callback=_kill_at(client, 1, []))
