@@ -9,7 +9,7 @@
 * ``.npz``: arrays ``X`` (m, n) and ``y`` (m,); the target names the label array
   (default ``y``).
 * Parquet (``.parquet``, ``.pq``): needs pyarrow.  Numeric (integer, float, bool,
-  decimal) feature columns without nulls.
+  decimal) feature columns without nulls; a pandas index stored in the file is skipped.
 
 Every problem is a ``DataError`` with a one-line message naming the file, the column
 and the row where that helps.
@@ -156,7 +156,12 @@ def _missing_features(path, features, available):
 
 def _missing_target(path, target, columns):
     shown = ", ".join(repr(c) for c in columns[:8]) + (" ..." if len(columns) > 8 else "")
-    raise DataError(f"{path} has no target column {target!r}; its columns are: {shown}")
+    hint = ""
+    if len(columns) == 1:  # one column: perhaps another separator than the comma
+        separator = next((s for s in (";", "\t", "|") if s in columns[0]), None)
+        if separator:
+            hint = f" (the file seems separated by {separator!r}; CSV files need commas)"
+    raise DataError(f"{path} has no target column {target!r}; its columns are: {shown}{hint}")
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -309,13 +314,16 @@ def _read_parquet(path, target, features):
         import pyarrow.parquet as pq
     except ImportError:
         raise DataError(
-            f"reading {path} needs pyarrow, which is not installed: pip install 'fastlogreg[parquet]'"
+            f"reading {path} needs pyarrow, which is not installed "
+            "(pip install pyarrow: the fastlogreg[parquet] extra)"
         ) from None
     try:
         table = pq.read_table(path)
     except (pyarrow.ArrowException, OSError) as exc:
         raise DataError(f"cannot read {path} as Parquet: {_first_line(exc)}") from None
-    columns = table.column_names
+    # A DataFrame's index saved by pandas is not data (pandas reads it back as the index).
+    index_columns = (table.schema.pandas_metadata or {}).get("index_columns", [])
+    columns = [name for name in table.column_names if name not in index_columns]
     if target is not None and target not in columns:
         _missing_target(path, target, columns)
     if features is None:

@@ -9,7 +9,9 @@ class PlotUnavailable(RuntimeError):
     """matplotlib is not installed; the message says how to install it."""
 
 
-_INSTALL_HINT = "matplotlib is not installed, so no plot is drawn: pip install 'fastlogreg[plot]'"
+_INSTALL_HINT = (
+    "matplotlib is not installed, so no plot is drawn (pip install matplotlib: the fastlogreg[plot] extra)"
+)
 
 
 def check_plotting():

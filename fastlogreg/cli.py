@@ -453,7 +453,7 @@ def _add_model_options(p, standardize_default):
 _FORMATS = (
     "Data files: CSV with a header row (.csv, comma-separated, UTF-8), NumPy .npy (one 2-D array; "
     "--target is a column index, -1 the last) or .npz (arrays X and y; --target names the label "
-    "array, default y), Parquet (.parquet, .pq; needs pyarrow: pip install 'fastlogreg[parquet]')."
+    "array, default y), Parquet (.parquet, .pq; needs pyarrow: pip install pyarrow)."
 )
 
 

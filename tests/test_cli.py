@@ -407,6 +407,7 @@ def test_csv_labels(tmp_path, text, expected):
     ("x,y\nnan,a\n", "column 'x' has a missing or non-finite value (nan) in data row 1"),
     ("x,y\n1,a\n2,\n", "missing label in data row 2"),
     ("y\na\n", "no feature columns besides the target 'y'"),
+    ("x;y\n1;a\n", "seems separated by ';'"),
 ])
 def test_csv_problems(tmp_path, text, message):
     (tmp_path / "d.csv").write_text(text)
@@ -431,3 +432,20 @@ def test_numpy_problems(tmp_path):
     with pytest.raises(DataError, match="out of range"):
         read_table(tmp_path / "two.npy", target="5")
     assert _datafiles.labels_from_strings(np.array([" 1", "0 "]), "f", "y").dtype == np.int64
+
+
+def test_parquet_columns(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [True, False, True], "n": [1, 2, 3],
+                          "label": pd.Categorical(["x", "y", "x"]), "name": ["p", "q", "r"]})
+    # a shuffled index is stored as a column; pandas reads it back as the index, not data
+    frame.sample(frac=1, random_state=0).to_parquet(tmp_path / "d.parquet")
+    table = read_table(tmp_path / "d.parquet", target="label", features=["a", "b", "n"])
+    assert table.feature_names == ["a", "b", "n"] and table.y.dtype.kind == "U"
+    assert sorted(map(tuple, table.X.tolist())) == [(1, 1, 1), (2, 0, 2), (3, 1, 3)]
+    with pytest.raises(DataError, match="column 'name' is not numeric"):
+        read_table(tmp_path / "d.parquet", target="label")
+    frame.assign(a=[1.0, None, 3.0]).drop(columns="name").to_parquet(tmp_path / "null.parquet")
+    with pytest.raises(DataError, match="column 'a' has 1 missing values"):
+        read_table(tmp_path / "null.parquet", target="label")
