@@ -18,6 +18,8 @@ and the row where that helps.
 import csv
 import os
 import warnings
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,15 +242,21 @@ def _locate_csv_error(path, header, columns, exc, numeric=True):
 
 # --- NumPy ------------------------------------------------------------------------------
 
-def _load_numpy(path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise DataError(f"{path} holds Python objects (pickled data), which are never loaded") from None
-        raise DataError(f"cannot read {path}: {_first_line(exc)}") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"cannot read {path}: {_first_line(exc)}") from None
+@contextmanager
+def _numpy_file(path, magic, what):
+    """The open file, if it starts as ``what`` should; opened here rather than by np.load,
+    so that it is closed also when its content is bad."""
+    with open(path, "rb") as f:
+        if f.read(len(magic)) != magic:
+            raise DataError(f"{path} is not {what}")
+        f.seek(0)
+        try:
+            yield f
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            if "allow_pickle" in str(exc):
+                raise DataError(f"{path} holds Python objects (an object array), which are never loaded") \
+                    from None
+            raise DataError(f"cannot read {path}: {_first_line(exc)}") from None
 
 
 def _numeric_matrix(array, path, what):
@@ -260,10 +268,8 @@ def _numeric_matrix(array, path, what):
 
 
 def _read_npy(path, target, features):
-    array = _load_numpy(path)
-    if not isinstance(array, np.ndarray):
-        raise DataError(f"{path} is not a .npy file")
-    array = _numeric_matrix(array, path, "the array")
+    with _numpy_file(path, _NUMPY_MAGIC, "a NumPy .npy file") as f:
+        array = _numeric_matrix(np.load(f, allow_pickle=False), path, "the array")
     if target is None:
         return Table(path=path, X=array, feature_names=None)
     try:
@@ -282,27 +288,19 @@ def _read_npy(path, target, features):
 
 
 def _read_npz(path, target, features):
-    archive = _load_numpy(path)
-    if isinstance(archive, np.ndarray):
-        raise DataError(f"{path} is a single array, not an .npz archive with X and y")
-    try:
-        with archive:
-            names = list(archive.files)
-            if "X" not in names:
-                raise DataError(f"{path} has no array 'X'; its arrays are: {', '.join(names) or 'none'}")
-            X = _numeric_matrix(archive["X"], path, "X")
-            y = None
-            if target is not None:
-                if target not in names:
-                    raise DataError(f"{path} has no label array {target!r}; its arrays: {', '.join(names)}")
-                y = archive[target]
-                if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                    raise DataError(f"{path}: {target!r} has shape {y.shape}, expected ({X.shape[0]},)")
-                y = _plain_labels(y, path, target)
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError, KeyError) as exc:
-        raise DataError(f"cannot read {path}: {_first_line(exc)}") from None
+    with _numpy_file(path, _ZIP_MAGIC, "an .npz archive") as f, np.load(f, allow_pickle=False) as archive:
+        names = list(archive.files)
+        if "X" not in names:
+            raise DataError(f"{path} has no array 'X'; its arrays are: {', '.join(names) or 'none'}")
+        X = _numeric_matrix(archive["X"], path, "X")
+        y = None
+        if target is not None:
+            if target not in names:
+                raise DataError(f"{path} has no label array {target!r}; its arrays: {', '.join(names)}")
+            y = archive[target]
+            if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise DataError(f"{path}: {target!r} has shape {y.shape}, expected ({X.shape[0]},)")
+            y = _plain_labels(y, path, target)
     return Table(path=path, X=X, feature_names=None, y=y)
 
 

@@ -23,21 +23,24 @@ def _figure_classes():
     try:
         # The object-oriented API with the Agg canvas: no pyplot, no global backend
         # switch, works without a display.
+        from matplotlib import ticker
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise PlotUnavailable(_INSTALL_HINT) from None
-    return Figure, FigureCanvasAgg, MaxNLocator
+    return Figure, FigureCanvasAgg, ticker
 
 
-def plot_cost_curve(curve, path, title, ylabel="cost J (mean log-loss + L2 penalty)"):
-    """Draw ``curve`` (the cost after each iteration) against the iteration and write it
-    to ``path`` as a PNG, atomically.  The y axis is logarithmic when the cost spans
-    more than a factor of ten."""
-    Figure, FigureCanvasAgg, MaxNLocator = _figure_classes()
+def plot_cost_curve(curve, path, title, start=None, ylabel="cost J (mean log-loss + L2 penalty)"):
+    """Draw ``curve`` (the cost after each iteration; ``start``, if given, the cost
+    before the first, drawn at iteration 0) and write it to ``path`` as a PNG,
+    atomically.  The y axis is logarithmic when the cost spans more than a factor of ten."""
+    Figure, FigureCanvasAgg, ticker = _figure_classes()
     curve = np.asarray(curve, dtype=np.float64)
     iterations = np.arange(1, curve.size + 1)
+    if start is not None:
+        curve = np.r_[start, curve]
+        iterations = np.r_[0, iterations]
     fig = Figure(figsize=(7.0, 4.5), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -46,7 +49,10 @@ def plot_cost_curve(curve, path, title, ylabel="cost J (mean log-loss + L2 penal
     if curve.size and np.all(curve > 0) and curve.max() > 10 * curve.min():
         ax.set_yscale("log")
         ylabel += ", log scale"
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.2, not 2×10⁻¹
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -284,7 +284,9 @@ def _train(args, data_path, title):
         model.save(args.out)
         print(f"model saved to {args.out}")
     if plot_path is not None:
-        plot_cost_curve(curve, plot_path, f"fastlogreg: {model.solver_} on {title}, penalty {C_text}")
+        # Every fit here starts from w = 0, b = 0, where the cost is log 2 whatever the data.
+        plot_cost_curve(curve, plot_path, f"fastlogreg: {model.solver_} on {title}, penalty {C_text}",
+                        start=math.log(2.0))
         print(f"cost curve written to {plot_path}")
     return 0
 

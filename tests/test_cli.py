@@ -434,6 +434,20 @@ def test_numpy_problems(tmp_path):
     assert _datafiles.labels_from_strings(np.array([" 1", "0 "]), "f", "y").dtype == np.int64
 
 
+def test_numpy_files_that_are_not(tmp_path):
+    np.save(tmp_path / "obj.npy", np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    np.savez(tmp_path / "full.npz", X=np.ones((50, 3)), y=np.arange(50) % 2)
+    data = (tmp_path / "full.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.npy").write_bytes(b"\x00" * 100)
+    (tmp_path / "array.npz").write_bytes((tmp_path / "obj.npy").read_bytes())
+    cases = {"obj.npy": "holds Python objects", "truncated.npz": "cannot read",
+             "garbage.npy": "is not a NumPy .npy file", "array.npz": "is not an .npz archive"}
+    for name, message in cases.items():
+        with pytest.raises(DataError, match=message):
+            read_table(tmp_path / name, target="-1" if name.endswith(".npy") else "y")
+
+
 def test_parquet_columns(tmp_path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
