@@ -363,7 +363,7 @@ def cmd_bench(args):
               f"{numba.get_num_threads()} threads, numba {numba.__version__}, numpy {np.__version__}; "
               f"medians of interleaved runs")
         kernel = _bench.measure_kernel(X, y, args.repeat)
-        print(f"\none cost-and-gradient evaluation ({args.repeat} runs)")
+        print(f"\none cost-and-gradient evaluation (runs: {args.repeat})")
         print(_bench.format_table(["", "time", "time / fused"], [
             ["read-only pass over X (memory yardstick)", f"{kernel['read_ms']:.2f} ms",
              f"{kernel['fraction_of_read']:.2f}"],
@@ -375,7 +375,7 @@ def cmd_bench(args):
                                       repeat=args.fit_repeat, with_sklearn=not args.no_sklearn)
             reference = fits[0][1]
             print(f"\nfit, L-BFGS, C={args.C:g}, tol={args.tol:g}, max_iter={args.max_iter} "
-                  f"({args.fit_repeat} runs)")
+                  f"(runs: {args.fit_repeat})")
             print(_bench.format_table(
                 ["", "time", "time / fastlogreg", "iterations", "objective"],
                 [[name, _seconds(t), f"{t / reference:.2f}", str(n_iter), f"{objective:.10f}"]
@@ -526,7 +526,8 @@ def build_parser():
         description="Time, on seeded synthetic data, one cost-and-gradient evaluation (fused kernel, a "
                     "read-only pass over X, the NumPy form) and a whole L-BFGS fit (fastlogreg, scipy "
                     "on a NumPy objective, scikit-learn when installed). Medians of interleaved runs; "
-                    "compare ratios, not absolute times, on a busy machine.",
+                    "compare ratios, not absolute times, on a busy machine. Where OPENBLAS_CORETYPE or "
+                    "OPENBLAS_L2_SIZE are set, unset them for a fair comparison with NumPy.",
     )
     p.add_argument("--rows", type=_positive_int, default=200_000, help="examples (default 200000)")
     p.add_argument("--features", type=_positive_int, default=50, help="features (default 50)")
