@@ -9,28 +9,31 @@ What runs where
 * Workers: once per fit, each row block becomes a ``_Block`` (labels as 0/1, weights
   checked and multiplied by the class weights, X checked for NaN and infinity: the
   same checks as in memory) that stays in the worker's memory, a Dask future.  An
-  objective evaluation is then one task per worker: it runs the in-process fused
-  kernel over the blocks that worker holds and returns one row of partial sums per
-  block.  The client merges the rows in block order, so the value and the gradient
-  have the same bits wherever the blocks live.  Newton's Hessian is one more task
-  per worker, which returns its blocks' (n+1)² Gram matrices (summed on the worker
-  when they are too many to send).
+  objective evaluation is then one call per worker, straight to an actor that holds
+  that worker's blocks (see ``_ClusterBlocks``): it runs the in-process fused kernel
+  over them and returns one row of partial sums per block.  The client merges the
+  rows in block order, so the value and the gradient have the same bits wherever the
+  blocks live.  Newton's Hessian is one more call per worker, which returns its
+  blocks' (n+1)² Gram matrices (summed on the worker when they are too many to send).
 * Without a ``distributed.Client``, Dask's local scheduler computes the blocks once
   into this process, and the same block functions run on them here.
 
-Tasks name module-level functions of this package, so workers import them (and load
-numba's cache) rather than receive pickled code.
+Tasks and actors name module-level functions of this package, so workers import them
+(and load numba's cache) rather than receive pickled code; the first call of a fit
+warms the kernels on every worker.
 
 Faults
 ------
-A block lost with its worker is recomputed by the scheduler from its task graph, and
-the evaluation task runs wherever the block then is; its partials are the same bits,
-so the fit goes on to the same model.  If the scheduler gives up (``KilledWorker``:
+When a worker dies, the call to its actor fails; that evaluation is redone as one task
+per worker through the scheduler, which recomputes the lost blocks from their task
+graph, and the actors are placed anew.  The blocks' partials are the same bits, so the
+fit goes on to the same model.  If the scheduler gives up (``KilledWorker``:
 the task's workers kept dying) or a block cannot be recomputed (its data had no
 source, e.g. it was scattered), the fit raises a ``RuntimeError`` that names the
 cause, and the estimator keeps no new model.
 """
 
+import contextlib
 import functools
 import uuid
 import warnings
@@ -284,14 +287,37 @@ class _LocalBlocks(_BlockSet):
 
 
 class _ClusterBlocks(_BlockSet):
-    """Futures of the blocks on a distributed cluster; one task per worker per call."""
+    """Futures of the blocks on a distributed cluster; one call per worker per map.
+
+    A call goes straight to an actor (``_Evaluator``) that this fit placed on each
+    worker holding blocks, and which holds that worker's blocks: one round trip, no
+    scheduler in between.  The first call of a fit (which also warms the kernels on
+    every worker), and a call whose actor's worker died, is one task per worker
+    through the scheduler instead, which recomputes lost blocks; the blocks are then
+    grouped anew and the actors placed again.
+    """
 
     def __init__(self, client, futures, dtype):
         self.client = client
         self.futures = futures
         self.n_blocks = len(futures)
         self._groups = None  # [(worker address, [block indices])], from who_has
+        self._actors = None  # [(actor, [block indices])], one actor per worker with blocks
+        self._actor_futures = None  # the actors live as long as these
         self._warm_dtype = dtype.name
+        self.calls = {"direct": 0, "task": 0}  # per worker, for the tests and benchmarks
+
+    def _map(self, func, *args):
+        with _cluster_errors():
+            if self._warm_dtype is None:
+                if self._actors is None:
+                    self._actors = self._place_actors()
+                if self._actors:
+                    out = self._map_direct(func, args)
+                    if out is not None:
+                        return out
+                    self._groups = self._actors = None
+            return self._map_tasks(func, args)
 
     def _plan(self):
         """Group the blocks by the worker that holds them (a block held by several:
@@ -312,9 +338,42 @@ class _ClusterBlocks(_BlockSet):
             self._groups = list(groups.items())
         return self._groups
 
-    def _map(self, func, *args):
-        from distributed import CancelledError, KilledWorker
+    def _place_actors(self):
+        """[(actor, block indices)] for the current grouping; [] if a block has no
+        holder right now (then tasks are used)."""
+        groups = [(address, indices) for address, indices in self._plan() if indices]
+        if any(address is None for address, _ in groups):
+            return []
+        futures = [
+            self.client.submit(
+                _Evaluator, *[self.futures[k] for k in indices], workers=[address], allow_other_workers=True,
+                actor=True, pure=False, key=f"fastlogreg-evaluator-{uuid.uuid4().hex}",
+            )
+            for address, indices in groups
+        ]
+        actors = [future.result() for future in futures]
+        self._actor_futures = futures
+        if any(actor._address != address for actor, (address, _) in zip(actors, groups, strict=True)):
+            return []  # the worker went away meanwhile (and its blocks were copied: dropped with the actor)
+        return [(actor, indices) for actor, (_, indices) in zip(actors, groups, strict=True)]
 
+    def _map_direct(self, func, args):
+        """[(indices, result)] from the actors, or None if an actor's worker is gone
+        (known once every call has ended: no call may still be using a block when a
+        task starts on it)."""
+        calls = [(indices, actor.run(func, args)) for actor, indices in self._actors]
+        out, repairable = [], False
+        for indices, call in calls:
+            try:
+                out.append((indices, call.result()))
+            except Exception as exc:
+                if not _lost_worker(exc):
+                    raise
+                repairable = True
+        self.calls["direct"] += len(calls)
+        return None if repairable else out
+
+    def _map_tasks(self, func, args):
         groups = self._plan()
         tasks = []
         for address, indices in groups:
@@ -326,32 +385,51 @@ class _ClusterBlocks(_BlockSet):
             ))
         try:
             results = self.client.gather(tasks)
-        except KilledWorker as exc:
-            raise RuntimeError(
-                f"fastlogreg: the Dask workers running this fit kept dying ({exc}); the fit was "
-                "stopped and no model was produced"
-            ) from exc
-        except CancelledError as exc:
-            raise RuntimeError(
-                f"fastlogreg: a row block of X was lost with its worker and could not be recomputed "
-                f"({type(exc).__name__}: {exc}); data without a task graph to recompute it from (for "
-                "example scattered data) does not survive a worker's death. No model was produced"
-            ) from exc
         finally:
             del tasks
+        self.calls["task"] += len(groups)
         self._warm_dtype = None
         out = []
         for (address, indices), (ran_on, result) in zip(groups, results, strict=True):
             if ran_on != address:  # a worker died or the blocks moved: group them anew next time
-                self._groups = None
+                self._groups = self._actors = None
             if indices:
                 out.append((indices, result))
         return out
 
     def close(self):
+        self._actors = self._actor_futures = None
         for future in self.futures:
             future.release()
         self.futures = []
+
+
+@contextlib.contextmanager
+def _cluster_errors():
+    """The cluster's ways of failing a fit, as errors that name the cause."""
+    from distributed import CancelledError, KilledWorker
+
+    try:
+        yield
+    except KilledWorker as exc:
+        raise RuntimeError(
+            f"fastlogreg: the Dask workers running this fit kept dying ({exc}); the fit was "
+            "stopped and no model was produced"
+        ) from exc
+    except CancelledError as exc:
+        raise RuntimeError(
+            f"fastlogreg: a row block of X was lost with its worker and could not be recomputed "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())}); data without a task graph to "
+            "recompute it from (for example scattered data) does not survive a worker's death. "
+            "No model was produced"
+        ) from exc
+
+
+def _lost_worker(exc):
+    """True for the errors of a call to an actor whose worker is gone."""
+    from distributed import CancelledError
+
+    return isinstance(exc, (OSError, CancelledError, TimeoutError)) or type(exc).__name__ == "CommClosedError"
 
 
 # --- worker side ----------------------------------------------------------------------
@@ -419,21 +497,35 @@ def _make_block(start, X, y, sample_weight, positive_class, class_weight):
     return block
 
 
-def _worker_threads():
-    from distributed import get_worker
-
-    worker = get_worker()
-    return worker, max(1, min(worker.state.nthreads, numba.config.NUMBA_NUM_THREADS))
-
-
-def _on_worker(func, args, warm_dtype, *blocks):
-    """(this worker's address, func(blocks, *args)), with the worker's thread count
-    (one such task runs per worker at a time)."""
-    worker, threads = _worker_threads()
+def _run_on_worker(worker, func, args, warm_dtype, blocks):
+    """(the worker's address, func(blocks, *args)), with the kernels using the
+    worker's thread count: one such call runs per worker at a time."""
+    threads = max(1, min(worker.state.nthreads, numba.config.NUMBA_NUM_THREADS))
     with thread_limit(threads):
         if warm_dtype is not None:
             _warm_kernels(warm_dtype)
         return worker.address, func(blocks, *args)
+
+
+def _on_worker(func, args, warm_dtype, *blocks):
+    """The task path: the blocks arrive as the task's dependencies."""
+    from distributed import get_worker
+
+    return _run_on_worker(get_worker(), func, args, warm_dtype, blocks)
+
+
+class _Evaluator:
+    """A Dask actor, one per worker with blocks, per fit, made from the blocks that
+    worker holds (the same objects: no copy).  The client calls ``run`` directly."""
+
+    def __init__(self, *blocks):
+        from distributed import get_worker
+
+        self.worker = get_worker()
+        self.blocks = blocks
+
+    def run(self, func, args):
+        return _run_on_worker(self.worker, func, args, None, self.blocks)[1]
 
 
 def _warm_kernels(dtype_name):
@@ -497,8 +589,6 @@ def _blas_threads(n_threads):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        import contextlib
-
         return contextlib.nullcontext()
     return threadpool_limits(limits=n_threads, user_api="blas")
 

@@ -125,22 +125,24 @@ def test_warm_start_and_unpenalised(client):
     assert_allclose(ours.fit(Xd, yd).coef_, ref.coef_, rtol=1e-6)  # starts at the optimum
 
 
-def test_one_task_per_worker_per_evaluation(client):
-    """The design: an evaluation is one task per worker, over that worker's blocks."""
+def test_one_call_per_worker_per_evaluation(client):
+    """The design: an evaluation is one call per worker, over the blocks it holds."""
     X, y = make_data(m=4000, n=5, seed=7)
     Xd, yd = chunked(X, y, 250)  # 16 blocks
     blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
     try:
-        summary = blocks.sum_rows(_dask._summaries, 2, "float64")
-        assert summary[0] == 4000
+        summary = blocks.sum_rows(_dask._summaries, 2, "float64")  # the first call: tasks, warm-up
+        assert summary[0] == 4000 and blocks.calls == {"direct": 0, "task": 2}
         objective = _dask.DaskObjective(blocks, 5, summary[1], 1.0, True)
         theta = np.full(6, 0.1)
+        objective.value_and_gradient(theta)  # places the actors
         with distributed.get_task_stream(client) as stream:
             value, grad = objective.value_and_gradient(theta)
-        tasks = [t for t in stream.data if "loss_grad_rows" in str(t["key"])]
-        assert len(tasks) == 2 and len({t["worker"] for t in tasks}) == 2
+        assert blocks.calls == {"direct": 4, "task": 2}  # straight to the workers' actors
+        assert not [t for t in stream.data if "fastlogreg" in str(t["key"])]  # no task, no scheduler
         held = client.who_has(blocks.futures)
         assert {len(v) for v in held.values()} == {1}  # each block on one worker: persisted, not copied
+        assert len({v[0] for v in held.values()}) == 2
     finally:
         blocks.close()
     from fastlogreg._problem import Problem
