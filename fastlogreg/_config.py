@@ -45,11 +45,11 @@ JIT_OPTIONS = {"cache": CACHE, "nogil": True, "error_model": "numpy"}
 # is what lets LLVM vectorise a reduction.  They never call the scalar math.
 REDUCTION_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH)
 
-# Rows are processed in tiles (see _kernels).  Row-major X: 16 rows, two AVX-512
+# Rows are processed in tiles (see _kernels).  Row-major X: 8 rows, one AVX-512
 # vectors of per-example terms, well inside the L1 cache.  Column-major X: tiles of
 # about 128 KiB, so that each column segment is long enough for the hardware
 # prefetcher while the tile stays in the L2 cache.
-ROWMAJOR_TILE_ROWS = 16
+ROWMAJOR_TILE_ROWS = 8
 COLMAJOR_TILE_BYTES = 128 * 1024
 MIN_TILE_ROWS_COLMAJOR = 64
 MAX_TILE_ROWS_COLMAJOR = 2048

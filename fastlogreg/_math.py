@@ -23,7 +23,9 @@ _EXACT_OPTIONS = dict(JIT_OPTIONS, inline="always")
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so k * ln2 is exact
 _LN2_LO = 1.90821492927058770002e-10
-_EXP_UNDERFLOW = -708.0  # e^-708 ≈ 3e-308, the smallest normal result
+_EXP_UNDERFLOW = -708.0
+_LN2 = 0.6931471805599453
+_SQRT2_MINUS_1 = 0.41421356237309503  # e^-708 ≈ 3e-308, the smallest normal result
 
 
 @njit(**_EXACT_OPTIONS)
@@ -57,19 +59,16 @@ def exp_nonpositive(x):
 def log1p_unit(e):
     """log(1 + e) for 0 <= e <= 1, branch-free.
 
-    log(1 + e) = 2 atanh(s) with s = e / (2 + e) in [0, 1/3]; the atanh series in s²
-    (ratio <= 1/9) is summed to 18 terms, below 1e-17 relative.  Exact near e = 0.
+    log(1 + e) = 2 atanh(s) with s = e / (2 + e) for e < √2 - 1, and
+    log(1 + e) = ln 2 + 2 atanh(s) with s = (e - 1) / (e + 3) above (that is, log of
+    (1 + e) / 2).  Both forms are exact in s, and |s| <= 0.1716, so the atanh series
+    in s² (ratio <= 0.0295) is summed to 11 terms, below 1e-17 relative.  Exact near
+    e = 0, where the first form is used.
     """
-    s = e / (2.0 + e)
+    upper = e >= _SQRT2_MINUS_1
+    s = (e - 1.0) / (e + 3.0) if upper else e / (2.0 + e)
     s2 = s * s
-    p = 1.0 / 35.0
-    p = p * s2 + 1.0 / 33.0
-    p = p * s2 + 1.0 / 31.0
-    p = p * s2 + 1.0 / 29.0
-    p = p * s2 + 1.0 / 27.0
-    p = p * s2 + 1.0 / 25.0
-    p = p * s2 + 1.0 / 23.0
-    p = p * s2 + 1.0 / 21.0
+    p = 1.0 / 21.0
     p = p * s2 + 1.0 / 19.0
     p = p * s2 + 1.0 / 17.0
     p = p * s2 + 1.0 / 15.0
@@ -80,7 +79,7 @@ def log1p_unit(e):
     p = p * s2 + 1.0 / 5.0
     p = p * s2 + 1.0 / 3.0
     p = p * s2 + 1.0
-    return 2.0 * s * p
+    return 2.0 * s * p + (_LN2 if upper else 0.0)
 
 
 @njit(**_EXACT_OPTIONS)
