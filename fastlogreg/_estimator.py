@@ -70,8 +70,8 @@ class _LogisticRegression:
         "newton-cg": truncated Newton, one pass per Hessian-vector product.
         "newton-cholesky": Newton with the full (n+1)² Hessian; for up to a few
         thousand features.  "gd": batch gradient descent with ``learning_rate``.
-        "auto": "newton-cholesky" when C is finite, n_features <= 100 and
-        n_samples >= 10 n_features (few cheap iterations), else "lbfgs".
+        "auto": "newton-cholesky" when C is finite and the Hessian is cheap
+        (n_features <= 10, or n_samples · n_features² <= 5e7), else "lbfgs".
     tol : float, default 1e-4
         Stop when the largest absolute component of the gradient of the scaled
         objective f = (Σ s_i L_i) / Σ s_i + ‖w‖² / (2 C Σ s_i) is at most tol.  The same

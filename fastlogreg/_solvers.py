@@ -296,13 +296,19 @@ SOLVERS = {
     "gd": gradient_descent,
 }
 
-# "auto": Newton with the full Hessian while XᵀDX is cheap next to a pass over X and
-# few iterations are needed; L-BFGS otherwise (and without a penalty, where the
-# Hessian of separable data is singular).
-NEWTON_CHOLESKY_MAX_FEATURES = 100
+# "auto": Newton with the full Hessian when XᵀDX costs little next to a pass over X:
+# few features, or a small problem (its ~5 iterations then beat L-BFGS's dozens of
+# passes).  Measured on 1e6 x 100: one XᵀDX (1e10 flops) costs more than L-BFGS's
+# whole fit.  L-BFGS otherwise, and without a penalty (where the Hessian of separable
+# data is singular).
+NEWTON_CHOLESKY_MAX_FEATURES = 10
+NEWTON_CHOLESKY_MAX_FLOPS = 5e7  # m n² of one XᵀDX
 
 
 def choose_solver(n_samples, n_features, C):
-    if np.isfinite(C) and n_features <= NEWTON_CHOLESKY_MAX_FEATURES and n_samples >= 10 * n_features:
+    cheap_hessian = (
+        n_features <= NEWTON_CHOLESKY_MAX_FEATURES or n_samples * n_features**2 <= NEWTON_CHOLESKY_MAX_FLOPS
+    )
+    if np.isfinite(C) and cheap_hessian:
         return "newton-cholesky"
     return "lbfgs"

@@ -85,9 +85,15 @@ def test_all_solvers_reach_the_same_optimum(solver):
 
 
 def test_auto_solver_is_documented_choice():
-    X, y = DATASETS["breast_cancer"]
+    X, y = DATASETS["breast_cancer"]  # 569 x 30: m n² = 5e5, a cheap Hessian
     assert LogisticRegression().fit(X, y).solver_ == "newton-cholesky"
     assert LogisticRegression(C=np.inf, max_iter=20).fit(X[:, :2], y).solver_ == "lbfgs"
+    wide = np.tile(X, (1, 5))  # 569 x 150: m n² = 1.3e7, still cheap
+    assert LogisticRegression(max_iter=500).fit(wide, y).solver_ == "newton-cholesky"
+    big_X, big_y = make_data(m=6000, n=100, seed=8)  # m n² = 6e7: L-BFGS
+    assert LogisticRegression().fit(big_X, big_y).solver_ == "lbfgs"
+    narrow_X, narrow_y = make_data(m=600_000, n=10, seed=9)  # few features: Newton
+    assert LogisticRegression().fit(narrow_X, narrow_y).solver_ == "newton-cholesky"
 
 
 def test_intercept_equals_column_of_ones_without_penalty_on_it():
