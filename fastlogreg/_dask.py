@@ -49,7 +49,6 @@ from ._problem import Problem, check_finite_matrix, margins
 from ._threads import thread_limit
 from ._validation import _check_dtype, as_matrix
 
-_NO_ARRAY = np.empty(0, dtype=np.float64)
 # Newton's Hessian: up to this many bytes of (n+1)² Gram matrices, the workers send one
 # per block and the client adds them in block order (the same bits wherever the blocks
 # are); above it (thousands of features), one per worker, its blocks' sum.
@@ -210,13 +209,13 @@ def _persist_blocks(X, y, sample_weight, positive_class, class_weight, dtype, n_
     client = _client()
     if client is None:
         return _LocalBlocks(list(dask.compute(*tasks)), n_threads)
-    return _ClusterBlocks(client, client.compute(tasks), dtype)
+    return _ClusterBlocks(client, client.compute(tasks), [X.chunks[0][k] for k in keep], dtype)
 
 
 class DaskObjective(_solvers.ScaledObjective):
     """The scaled objective of data held in row blocks (see the module docstring).
 
-    Each value-and-gradient and each Hessian-vector product is one task per worker
+    Each value-and-gradient and each Hessian-vector product is one call per worker
     and one round trip; the Hessian too.  Hessian weights s σ'(z) stay on the
     workers, next to their blocks.
     """
@@ -260,7 +259,7 @@ class _BlockSet:
 
     def sum_per_worker(self, func, *args):
         """Σ of func's per-worker results, in the order of their first block."""
-        results = sorted((indices[0], result) for indices, result in self._map(func, *args) if indices)
+        results = sorted((r for r in self._map(func, *args) if r[0]), key=lambda r: r[0][0])
         total = results[0][1].copy()
         for _, result in results[1:]:
             total += result
@@ -297,9 +296,10 @@ class _ClusterBlocks(_BlockSet):
     grouped anew and the actors placed again.
     """
 
-    def __init__(self, client, futures, dtype):
+    def __init__(self, client, futures, rows, dtype):
         self.client = client
         self.futures = futures
+        self.rows = rows
         self.n_blocks = len(futures)
         self._groups = None  # [(worker address, [block indices])], from who_has
         self._actors = None  # [(actor, [block indices])], one actor per worker with blocks
@@ -320,23 +320,44 @@ class _ClusterBlocks(_BlockSet):
             return self._map_tasks(func, args)
 
     def _plan(self):
-        """Group the blocks by the worker that holds them (a block held by several:
-        the least loaded; by none, being recomputed: a group without a worker)."""
+        """Group the blocks by the worker that holds them, after moving blocks from
+        the workers with the most rows per thread to those with the fewest (once, here:
+        an evaluation lasts as long as its slowest worker).  A block being recomputed
+        forms a group without a worker."""
         if self._groups is None:
             from distributed import wait
 
             wait(self.futures)  # all placed (or failed: the error comes with the results)
-            who_has = self.client.who_has(self.futures)
+            threads = {a: w["nthreads"] for a, w in self.client.scheduler_info()["workers"].items()}
+            holders = self._holders(threads)
+            targets = _balanced(holders, self.rows, threads)
+            moved = [k for k, (h, t) in enumerate(zip(holders, targets, strict=True)) if h != t]
+            if moved:
+                for k in moved:  # the old future is dropped: its copy on the old worker too
+                    self.futures[k] = self.client.submit(
+                        _same, self.futures[k], workers=[targets[k]], allow_other_workers=True,
+                        pure=False, key=f"fastlogreg-moved-{uuid.uuid4().hex}",
+                    )
+                wait(self.futures)
+                holders = self._holders(threads)
             groups = {}
-            for k, future in enumerate(self.futures):
-                holders = who_has.get(future.key) or [None]
-                holder = min(holders, key=lambda a: len(groups.get(a, ())))
+            for k, holder in enumerate(holders):
                 groups.setdefault(holder, []).append(k)
             if self._warm_dtype is not None:  # the first call: every worker warms the kernels
-                for address in self.client.scheduler_info()["workers"]:
+                for address in threads:
                     groups.setdefault(address, [])
             self._groups = list(groups.items())
         return self._groups
+
+    def _holders(self, threads):
+        """Each block's worker (of several that hold it: the one with fewest rows so far)."""
+        who_has = self.client.who_has(self.futures)
+        load, holders = dict.fromkeys(threads, 0), []
+        for future, rows in zip(self.futures, self.rows, strict=True):
+            holder = min(who_has.get(future.key) or [None], key=lambda a: load.get(a, 0))
+            load[holder] = load.get(holder, 0) + rows
+            holders.append(holder)
+        return holders
 
     def _place_actors(self):
         """[(actor, block indices)] for the current grouping; [] if a block has no
@@ -352,17 +373,23 @@ class _ClusterBlocks(_BlockSet):
             for address, indices in groups
         ]
         actors = [future.result() for future in futures]
-        self._actor_futures = futures
         if any(actor._address != address for actor, (address, _) in zip(actors, groups, strict=True)):
-            return []  # the worker went away meanwhile (and its blocks were copied: dropped with the actor)
+            return []  # a worker went away meanwhile (these actors, and copies of blocks, are dropped)
+        self._actor_futures = futures
         return [(actor, indices) for actor, (_, indices) in zip(actors, groups, strict=True)]
 
     def _map_direct(self, func, args):
         """[(indices, result)] from the actors, or None if an actor's worker is gone
         (known once every call has ended: no call may still be using a block when a
         task starts on it)."""
-        calls = [(indices, actor.run(func, args)) for actor, indices in self._actors]
-        out, repairable = [], False
+        calls, out, repairable = [], [], False
+        for actor, indices in self._actors:
+            try:
+                calls.append((indices, actor.run(func, args)))
+            except Exception as exc:  # the client knows already that the worker is gone
+                if not _lost_worker(exc):
+                    raise
+                repairable = True
         for indices, call in calls:
             try:
                 out.append((indices, call.result()))
@@ -404,6 +431,37 @@ class _ClusterBlocks(_BlockSet):
         self.futures = []
 
 
+def _balanced(holders, rows, threads, min_gain=0.02):
+    """Each block's worker: its holder, but for blocks moved, one at a time, from the
+    worker with the most rows per thread to the one with the fewest, while that lowers
+    the largest load by more than ``min_gain`` (a move copies a block once per fit)."""
+    targets = list(holders)
+    if not threads or any(h not in threads for h in holders):  # a block being recomputed
+        return targets
+    load = dict.fromkeys(threads, 0.0)
+    for holder, r in zip(holders, rows, strict=True):
+        load[holder] += r / threads[holder]
+    for _ in range(len(rows)):
+        high, low = max(load, key=load.get), min(load, key=load.get)
+        candidates = [k for k, t in enumerate(targets) if t == high]
+        if not candidates:
+            break
+        k = min(candidates, key=lambda k: max(load[high] - rows[k] / threads[high],
+                                             load[low] + rows[k] / threads[low]))
+        new_high = max(load[high] - rows[k] / threads[high], load[low] + rows[k] / threads[low])
+        if new_high >= (1.0 - min_gain) * load[high]:
+            break
+        load[high] -= rows[k] / threads[high]
+        load[low] += rows[k] / threads[low]
+        targets[k] = low
+    return targets
+
+
+def _same(block):
+    """A block, as a task's result on the worker that runs it (the block moves there)."""
+    return block
+
+
 @contextlib.contextmanager
 def _cluster_errors():
     """The cluster's ways of failing a fit, as errors that name the cause."""
@@ -429,7 +487,10 @@ def _lost_worker(exc):
     """True for the errors of a call to an actor whose worker is gone."""
     from distributed import CancelledError
 
-    return isinstance(exc, (OSError, CancelledError, TimeoutError)) or type(exc).__name__ == "CommClosedError"
+    if isinstance(exc, (OSError, CancelledError, TimeoutError)):  # CommClosedError is an OSError
+        return True
+    # raised by distributed's Actor when its future tells that the worker was lost
+    return isinstance(exc, RuntimeError) and "Worker holding Actor was lost" in str(exc)
 
 
 # --- worker side ----------------------------------------------------------------------

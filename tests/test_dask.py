@@ -153,6 +153,29 @@ def test_one_call_per_worker_per_evaluation(client):
     assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-16)
 
 
+def test_blocks_balanced_across_workers_once_per_fit(client):
+    """X persisted on one worker: half of the blocks move to the other, once."""
+    X, y = make_data(m=4000, n=5, seed=18)
+    first = sorted(client.scheduler_info()["workers"])[0]
+    Xd, yd = client.persist(list(chunked(X, y, 500)), workers=[first], allow_other_workers=True)
+    distributed.wait([Xd, yd])
+    blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
+    try:
+        blocks.sum_rows(_dask._summaries, 2, "float64")
+        held = client.who_has(blocks.futures)
+        assert sorted(len(indices) for _, indices in blocks._plan()) == [4, 4]
+        assert {len(v) for v in held.values()} == {1}  # moved, not copied
+        objective = _dask.DaskObjective(blocks, 5, 4000.0, 1.0, True)
+        value, _ = objective.value_and_gradient(np.full(6, 0.1))
+    finally:
+        blocks.close()
+    from fastlogreg._problem import Problem
+    from fastlogreg._solvers import Objective
+
+    assert_allclose(value, Objective(Problem(X, y), 1.0, True).value_and_gradient(np.full(6, 0.1))[0],
+                    rtol=1e-14)
+
+
 def test_dask_dataframe_input(client):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
@@ -254,16 +277,18 @@ def test_bad_sample_weight_in_a_block(client):
 
 def _block_holders(client):
     held = client.who_has()
-    return sorted({w for key, workers in held.items() if "fastlogreg-block" in str(key) for w in workers})
+    blocks = ("fastlogreg-block", "fastlogreg-moved")
+    return sorted({w for key, workers in held.items() if str(key).startswith(blocks) for w in workers})
 
 
-def _kill_at(client, iteration, victims):
-    """A callback that SIGKILLs a worker holding blocks of the fit, at ``iteration``."""
+def _kill_at(client, iteration, victims, which=0):
+    """A callback that SIGKILLs a worker holding blocks of the fit (the first or the
+    last, by address), at ``iteration``."""
     pids = client.run(os.getpid)
 
     def callback(i, _value):
         if i == iteration:
-            victim = _block_holders(client)[0]
+            victim = _block_holders(client)[-which]
             victims.append(victim)
             os.kill(pids[victim], signal.SIGKILL)
 
@@ -283,6 +308,22 @@ def test_worker_killed_mid_fit_gives_the_same_model(client, solver):
     assert_array_equal(ours.intercept_, ref.intercept_)
     assert_allclose(ours.coef_, LogisticRegression(solver=solver, tol=1e-8).fit(X, y).coef_, rtol=RTOL)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_worker_killed_after_blocks_moved(client, which):
+    # the moved blocks, or those that stayed (and X's chunks), are recomputed from X's graph
+    X, y = make_data(m=12000, n=6, seed=19)
+    first = sorted(client.scheduler_info()["workers"])[0]
+    # (a loose restriction: X's chunks lost with that worker can be recomputed on another)
+    Xd, yd = client.persist(list(chunked(X, y, 1500)), workers=[first], allow_other_workers=True)
+    distributed.wait([Xd, yd])
+    ref = LogisticRegression(solver="lbfgs").fit(X, y)
+    victims = []
+    ours = LogisticRegression(solver="lbfgs", callback=_kill_at(client, 2, victims, which)).fit(Xd, yd)
+    assert len(victims) == 1 and (victims[0] == first) == (which == 0)
+    assert_allclose(ours.coef_, ref.coef_, rtol=RTOL)
+    client.wait_for_workers(2, timeout=60)
 
 
 def test_worker_killed_with_unrecoverable_data_raises(client):
