@@ -100,9 +100,9 @@ class Problem:
             xtx = scipy.linalg.blas.dsyrk(1.0, X_chunk.T, beta=1.0, c=xtx, trans=0, overwrite_c=True)
             cross += X_chunk.T @ root
             d_total += d_chunk.sum()
-        upper = np.triu_indices(n, 1)
-        xtx[upper[1], upper[0]] = xtx[upper]
-        out[:n, :n] = xtx
+        # syrk filled the upper triangle (the lower one is still 0): mirror it
+        np.add(xtx, xtx.T, out=out[:n, :n])
+        out[np.arange(n), np.arange(n)] -= np.diagonal(xtx)
         out[n, :n] = cross
         out[:n, n] = cross
         out[n, n] = d_total

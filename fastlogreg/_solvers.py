@@ -258,13 +258,16 @@ def newton_cholesky(objective, theta0, tol, max_iter, callback=None, **_):
     least-squares solve.
     """
     import scipy.linalg  # imported on first use: keeps ``import fastlogreg`` cheap
+    from scipy.linalg.lapack import dpotrf, dpotrs
 
     def solve(grad, hessian):
-        try:
-            factor = scipy.linalg.cho_factor(hessian, check_finite=False)
-            return scipy.linalg.cho_solve(factor, -grad, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            return scipy.linalg.lstsq(hessian, -grad, check_finite=False)[0]
+        # LAPACK directly: for small problems scipy's wrappers cost more than the solve
+        factor, info = dpotrf(hessian, lower=0, clean=0)
+        if info == 0:
+            direction, info = dpotrs(factor, -grad, lower=0)
+            if info == 0:
+                return direction
+        return scipy.linalg.lstsq(hessian, -grad, check_finite=False)[0]
 
     return _newton(theta0, tol, max_iter, callback, objective.value_gradient_hessian, solve)
 
