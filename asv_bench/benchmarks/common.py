@@ -14,7 +14,7 @@ import time
 import numba
 import numpy as np
 
-from fastlogreg import _kernels
+from fastlogreg import _bench
 
 SCALE = float(os.environ.get("FASTLOGREG_ASV_SCALE", "1"))
 
@@ -44,32 +44,13 @@ def classification_data(shape, dtype="float64", order="C", seed=0):
     return X, y, w_true
 
 
-def kernel_view(X):
-    """(the C-contiguous array the kernels read, colmajor)."""
-    colmajor = X.flags.f_contiguous and not X.flags.c_contiguous
-    return (X.T if colmajor else X), colmajor
-
-
-def make_read_pass(X):
-    """A parallel pass that reads every element of X once: the memory-bandwidth yardstick."""
-    data, colmajor = kernel_view(X)
-    _, block_rows, n_blocks = _kernels.plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
-    partials = np.empty((n_blocks, 1))
-    return lambda: _kernels.read_pass_parallel(data, colmajor, block_rows, partials)
+# The yardsticks live in the package (fastlogreg._bench), shared with `fastlogreg bench`
+# and benchmarks/kernel_speed.py: a read-only parallel pass over X, and the NumPy form.
+make_read_pass = _bench.read_pass
 
 
 def make_numpy_form(X, y, w, b=0.0):
-    """The textbook's vectorised form: X@w, σ, the loss, X.T@(a - y)."""
-    w = w.astype(X.dtype)
-
-    def run():
-        z = X @ w + b
-        a = 1.0 / (1.0 + np.exp(-z))
-        J = np.mean(np.logaddexp(0.0, z) - y * z)
-        dz = a - y
-        return J, X.T @ dz / len(y), dz.mean()
-
-    return run
+    return _bench.numpy_form(X, y, w, b)
 
 
 def median_ratio(slow, fast, repeat=5):
