@@ -59,7 +59,8 @@ def plan(m, n, itemsize, colmajor):
         tile = _config.COLMAJOR_TILE_BYTES // max(n * itemsize, 1)
         tile = max(_config.MIN_TILE_ROWS_COLMAJOR, min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
     else:
-        tile = _config.ROWMAJOR_TILE_ROWS
+        tile = _config.ROWMAJOR_MAX_TILE_BYTES // max(n * itemsize, 1)
+        tile = max(_config.MIN_TILE_ROWS_ROWMAJOR, min(tile, _config.ROWMAJOR_TILE_ROWS))
     n_tiles = max((m + tile - 1) // tile, 1)
     tiles_per_block = (n_tiles + _config.MAX_BLOCKS - 1) // _config.MAX_BLOCKS
     block_rows = tile * tiles_per_block
