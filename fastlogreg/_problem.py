@@ -77,7 +77,6 @@ class Problem:
         cross = np.zeros(n)
         d_total = 0.0
         loss = 0.0
-        weighted = self.sample_weight.size > 0
         for a in range(0, m, chunk):
             stop = min(a + chunk, m)
             X_chunk = scratch[: stop - a]
@@ -87,10 +86,7 @@ class Problem:
                 z = X_chunk @ w
                 z += b
                 losses = np.empty_like(z)
-                _kernels._loss_terms_tile(
-                    z, self.y[a:stop], self.sample_weight[a:stop] if weighted else self.sample_weight,
-                    weighted, losses, d[a:stop], True,
-                )
+                _kernels.example_terms(z, losses, self.y, self.sample_weight, d, a, stop - a)
                 loss += losses.sum()
                 grad_out[:n] += X_chunk.T @ z
                 grad_out[n] += z.sum()

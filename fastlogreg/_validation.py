@@ -15,6 +15,9 @@ import numbers
 
 import numpy as np
 
+from . import _kernels
+from ._threads import run_kernel
+
 _FLOAT_KINDS_KEPT = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -83,9 +86,25 @@ def check_finite_vector(v, name):
         raise ValueError(f"{name} contains NaN or infinity (first at index {index}: {v.ravel()[index]})")
 
 
-def as_vector(v, size, name, allow_column=True):
+def as_vector(v, size, name, allow_column=True, copy=True):
     """A finite float64 vector of length ``size`` (a (size, 1) or (1, size) array is
-    accepted too, as in the textbook's notation).  Always a new array."""
+    accepted too, as in the textbook's notation).  A new array unless ``copy`` is False
+    (then ``v`` itself when it already is a contiguous float64 vector: for the m-sized
+    inputs that the kernels only read)."""
+    v = _float64_vector(v, size, name, allow_column)
+    if _count_outside(v, -np.inf, np.inf):
+        check_finite_vector(v, name)
+    return np.array(v, copy=True) if copy else v
+
+
+def _count_outside(v, low, high):
+    """How many entries of v are NaN, infinite or outside [low, high] (one pass)."""
+    return run_kernel(
+        _kernels.count_outside_parallel, _kernels.count_outside, v, low, high, data_bytes=v.nbytes
+    )
+
+
+def _float64_vector(v, size, name, allow_column):
     v = as_numeric_array(v, name, float_dtype=np.float64)
     if v.ndim == 2 and allow_column and 1 in v.shape:
         v = v.ravel()
@@ -93,20 +112,23 @@ def as_vector(v, size, name, allow_column=True):
         raise ValueError(f"{name} must be 1-D of length {size}, got shape {v.shape}")
     if v.shape[0] != size:
         raise ValueError(f"{name} has length {v.shape[0]}, expected {size}")
-    check_finite_vector(v, name)
-    return np.array(v, dtype=np.float64, copy=True)
+    if not (v.flags.c_contiguous and v.flags.writeable):
+        # A read-only vector would need its own compiled variant of every kernel.
+        v = np.array(v, copy=True)
+    return v
 
 
 def as_labels(y, m, name="y"):
-    """Labels as a float64 vector of length m with values in [0, 1].
+    """Labels as a float64 vector of length m with values in [0, 1] (y itself when it
+    is one already: never modified).
 
     0/1 labels are the usual case; soft labels (probabilities in [0, 1]) are accepted
     too, with the same cross-entropy loss.
     """
-    y = as_vector(y, m, name)
-    outside = (y < 0.0) | (y > 1.0)
-    if outside.any():
-        first = int(np.flatnonzero(outside)[0])
+    y = _float64_vector(y, m, name, allow_column=True)
+    if _count_outside(y, 0.0, 1.0):  # one pass; the slow search only on error
+        check_finite_vector(y, name)
+        first = int(np.flatnonzero((y < 0.0) | (y > 1.0))[0])
         raise ValueError(
             f"{name} must hold labels 0 or 1 (or probabilities in [0, 1]); "
             f"found {y[first]!r} at index {first}"
@@ -115,11 +137,13 @@ def as_labels(y, m, name="y"):
 
 
 def as_sample_weight(sample_weight, m, name="sample_weight"):
-    """Non-negative finite float64 weights with a positive sum, or an empty array for None."""
+    """Non-negative finite float64 weights with a positive sum (sample_weight itself
+    when it is such a vector already: never modified), or an empty array for None."""
     if sample_weight is None:
         return np.empty(0, dtype=np.float64)
-    s = as_vector(sample_weight, m, name, allow_column=False)
-    if (s < 0).any():
+    s = _float64_vector(sample_weight, m, name, allow_column=False)
+    if _count_outside(s, 0.0, np.inf):
+        check_finite_vector(s, name)
         first = int(np.flatnonzero(s < 0)[0])
         raise ValueError(f"{name} must be non-negative; found {s[first]!r} at index {first}")
     if not s.sum() > 0:

@@ -55,6 +55,26 @@ def test_matches_reference(dtype, order, readonly, weighted, n_threads, tmp_path
     assert_allclose(cost(X, y, w, b, sample_weight=s), J_ref, rtol=rtol)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matches_reference_across_shapes(dtype, order):
+    """Every code path of the row loops: short rows (four at a time), long rows (two at
+    a time in the gradient), and the 1-3 rows left over at the end of a tile."""
+    rng = np.random.default_rng(5)
+    for m, n in itertools.product([1, 2, 3, 5, 66, 131, 1027], [1, 3, 15, 16, 17, 40]):
+        X64 = rng.standard_normal((m, n))
+        y = (rng.random(m) < 0.5).astype(np.float64)
+        w = rng.standard_normal(n)
+        s = rng.random(m) + 0.1
+        X = np.asarray(X64, dtype=dtype, order=order)
+        J_ref, dw_ref, db_ref = reference.cost_and_gradient(X.astype(np.float64), y, w, -0.2, s)
+        J, dw, db = cost_and_gradient(X, y, w, -0.2, sample_weight=s)
+        rtol = 1e-12 if dtype == np.float64 else 1e-6
+        assert_allclose(J, J_ref, rtol=rtol, err_msg=f"m={m}, n={n}")
+        assert_allclose(dw, dw_ref, rtol=rtol * 10, atol=rtol * 1e-2, err_msg=f"m={m}, n={n}")
+        assert_allclose(db, db_ref, rtol=rtol, atol=rtol * 1e-2, err_msg=f"m={m}, n={n}")
+
+
 def test_textbook_shapes(data):
     """The textbook's X of shape (n_x, m), Y of shape (1, m), w of shape (n_x, 1)."""
     X, y = data
@@ -181,6 +201,19 @@ def test_inputs_are_not_modified(data):
     gradient_descent(X, y, n_iter=3, w0=w, sample_weight=s)
     for original, copy in zip((X, y, w, s), copies, strict=True):
         assert_array_equal(original, copy)
+
+
+def test_read_only_labels_and_weights(data):
+    X, y = data
+    w = np.full(X.shape[1], 0.1)
+    s = np.linspace(0.5, 1.5, len(y))
+    expected = cost_and_gradient(X, y, w, 0.0, sample_weight=s)
+    y_ro, s_ro = y.copy(), s.copy()
+    y_ro.flags.writeable = False
+    s_ro.flags.writeable = False
+    J, dw, db = cost_and_gradient(X, y_ro, w, 0.0, sample_weight=s_ro)
+    assert J == expected[0] and db == expected[2]
+    assert_array_equal(dw, expected[1])
 
 
 def test_integer_and_boolean_X_are_converted(data):
