@@ -34,13 +34,14 @@ def make_data(m, n, dtype=np.float64, order="C", seed=42):
 
 
 def read_pass(X):
-    """A parallel pass that reads every element of X once and does nothing else."""
+    """A parallel pass that reads every element of X once and does nothing else: X's
+    memory (C- or F-ordered) read as one contiguous run, in as many chunks as the
+    kernels have blocks."""
     colmajor = X.flags.f_contiguous and not X.flags.c_contiguous
     data = X.T if colmajor else X
-    m, n = X.shape
-    _, block_rows, n_blocks = _kernels.plan(m, n, X.itemsize, colmajor)
+    _, _, n_blocks = _kernels.plan(*X.shape, X.itemsize, colmajor)
     partials = np.empty((n_blocks, 1))
-    return lambda: _kernels.read_pass_parallel(data, colmajor, block_rows, partials)
+    return lambda: _kernels.read_pass_parallel(data, partials)
 
 
 def numpy_form(X, y, w, b):
