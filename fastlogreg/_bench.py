@@ -58,20 +58,30 @@ def numpy_form(X, y, w, b):
     return run
 
 
-def timed(fn):
+# Where a candidate calls BLAS, each timed call is preceded by an idle pause: after a
+# parallel call, OpenBLAS's threads spin for about 0.1 s before they sleep, and take the
+# cores from whichever candidate runs next (measured: our kernel ran 1.9x slower right
+# after a NumPy matrix product).  Without BLAS, calls follow each other as in a fit.
+SETTLE_SECONDS = 0.15
+
+
+def timed(fn, settle=0.0):
+    if settle:
+        time.sleep(settle)
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def interleaved(candidates, repeat):
-    """Median time of each candidate over ``repeat`` interleaved rounds (after a warm-up)."""
+def interleaved(candidates, repeat, settle=0.0):
+    """Median time of each candidate over ``repeat`` interleaved rounds (after a warm-up),
+    each call preceded by ``settle`` seconds of idle time."""
     for fn in candidates.values():
         fn()
     times = {name: [] for name in candidates}
     for _ in range(repeat):
         for name, fn in candidates.items():
-            times[name].append(timed(fn))
+            times[name].append(timed(fn, settle))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -92,7 +102,7 @@ def measure_kernel(X, y, repeat, with_numpy=True):
         "fraction_of_read": med["read"] / med["kernel"],
     }
     if with_numpy:
-        med_np = interleaved({"numpy": numpy_form(X, y, w, b), "kernel": kernel}, repeat)
+        med_np = interleaved({"numpy": numpy_form(X, y, w, b), "kernel": kernel}, repeat, SETTLE_SECONDS)
         row["numpy_ms"] = med_np["numpy"] * 1e3
         row["speedup_vs_numpy"] = med_np["numpy"] / med_np["kernel"]
     return row
@@ -157,7 +167,7 @@ def measure_fit(X, y, C=1.0, tol=1e-4, max_iter=100, repeat=3, with_sklearn=True
         candidates["scikit-learn lbfgs fit"] = sklearn_lbfgs
     with warnings.catch_warnings():  # max_iter reached is visible in the n_iter column
         warnings.simplefilter("ignore")
-        medians = interleaved(candidates, repeat)
+        medians = interleaved(candidates, repeat, SETTLE_SECONDS)
     rows = []
     for name, seconds in medians.items():
         n_iter, theta = results[name]

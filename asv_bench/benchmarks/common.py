@@ -8,8 +8,6 @@ tiny scale to prove that every benchmark runs, without timing anything.
 """
 
 import os
-import statistics
-import time
 
 import numba
 import numpy as np
@@ -53,19 +51,12 @@ def make_numpy_form(X, y, w, b=0.0):
     return _bench.numpy_form(X, y, w, b)
 
 
-def median_ratio(slow, fast, repeat=5):
-    """median(time of slow) / median(time of fast), measured interleaved after a warm-up."""
-    slow()
-    fast()
-    t_slow, t_fast = [], []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        slow()
-        t_slow.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        fast()
-        t_fast.append(time.perf_counter() - start)
-    return statistics.median(t_slow) / statistics.median(t_fast)
+def median_ratio(slow, fast, repeat=5, uses_blas=False):
+    """median(time of slow) / median(time of fast), measured interleaved after a warm-up
+    (with an idle pause before each call where a candidate uses BLAS: see fastlogreg._bench)."""
+    settle = _bench.SETTLE_SECONDS if uses_blas else 0.0
+    medians = _bench.interleaved({"slow": slow, "fast": fast}, repeat, settle)
+    return medians["slow"] / medians["fast"]
 
 
 class Threads:
