@@ -5,7 +5,8 @@ The optimum f* of ½‖w‖² + C Σ L_i is computed once (fastlogreg newton-cho
 tol 1e-12, checked against scikit-learn at tight tol).  Each contender is then run with
 tolerances from loose to tight; its time is that of the loosest tolerance whose
 objective is within --gap (default 1e-9) relative of f*: the time it needs to reach the
-optimum, not the time it takes with an arbitrary default.  Median of --repeat runs.
+optimum, not the time it takes with an arbitrary default.  Median of --repeat interleaved
+rounds (one fit of each contender per round).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/fit_speed.py
     python benchmarks/fit_speed.py --shape 500 10 --repeat 21       # the small problem
@@ -15,9 +16,7 @@ Data: asv_bench/benchmarks/common.py's seeded synthetic problem (the same as asv
 
 import argparse
 import pathlib
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "asv_bench"))
 from benchmarks.common import SHAPES, classification_data  # noqa: E402
 
-from fastlogreg import LogisticRegression  # noqa: E402
+from fastlogreg import LogisticRegression, _bench  # noqa: E402
 
 TOLS = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12]
 
@@ -90,34 +89,36 @@ def main(argv=None):
     f_star = objective(X, y, *coefficients(reference), C)
     print(f"X {m} x {n} float64, C={C}; f* = {f_star:.12g}; reached = within {args.gap:g} relative")
     print(f"{'contender':<26} {'tol':>7} {'median ms':>10} {'gap':>10} {'÷ fastlogreg auto':>18}")
-    baseline = None
+    chosen = {}
     for name, make in contenders(C, m):
-        chosen = None
         for tol in TOLS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                start = time.perf_counter()
                 model = make(tol).fit(X, y)
-                first = time.perf_counter() - start
             gap = (objective(X, y, *coefficients(model), C) - f_star) / abs(f_star)
             if gap <= args.gap:
-                chosen = (tol, model, first, gap)
+                chosen[name] = (tol, gap, make)
                 break
-        if chosen is None:
+        else:
             print(f"{name:<26} did not reach the optimum at tol {TOLS[-1]:g} (gap {gap:.2e})")
-            continue
-        tol, _, first, gap = chosen
-        times = [first]
-        for _ in range(args.repeat - 1):
+
+    def fit_with(make, tol):
+        def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                start = time.perf_counter()
                 make(tol).fit(X, y)
-                times.append(time.perf_counter() - start)
-        median = statistics.median(times)
-        baseline = baseline or median
-        print(f"{name:<26} {tol:7.0e} {median * 1e3:10.4g} {gap:10.1e} {median / baseline:17.2f}x")
+        return run
 
+    # Timed in interleaved rounds (one fit of each contender per round, an idle pause
+    # before each): a slow spell of this shared machine then hits every contender.
+    medians = _bench.interleaved(
+        {name: fit_with(make, tol) for name, (tol, _, make) in chosen.items()},
+        args.repeat, _bench.SETTLE_SECONDS,
+    )
+    baseline = medians.get("fastlogreg auto")
+    for name, (tol, gap, _) in chosen.items():
+        ratio = f"{medians[name] / baseline:17.2f}x" if baseline else ""
+        print(f"{name:<26} {tol:7.0e} {medians[name] * 1e3:10.4g} {gap:10.1e} {ratio}")
 
 if __name__ == "__main__":
     main()

@@ -158,13 +158,16 @@ class _LogisticRegression:
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
         check_n_threads(self.n_threads)
 
-    def _validate_X(self, X, reset):
-        """(X, kernel view, colmajor) with the estimator's feature-count and -name checks."""
+    def _validate_X(self, X, reset, check_finite=True):
+        """(X, kernel view, colmajor) with the estimator's feature-count and -name checks,
+        and a scan for NaN/inf unless ``check_finite`` is False (fit: the objective's
+        first pass finds them, see _solvers.Objective)."""
         names = _feature_names(X)
         X, kernel_X, colmajor = as_matrix(X, "X")
         self._check_features(names, X.shape[1], reset)
-        _, block_rows, n_blocks = plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
-        check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, "X")
+        if check_finite:
+            _, block_rows, n_blocks = plan(X.shape[0], X.shape[1], X.itemsize, colmajor)
+            check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, "X")
         return X, kernel_X, colmajor
 
     def _check_features(self, names, n_features, reset):
@@ -205,7 +208,10 @@ class _LogisticRegression:
         """(classes, y01): the two classes in sorted order and y as 0.0 / 1.0."""
         y = _labels_1d(y, m)
         _check_label_values(y)
-        classes, encoded = np.unique(y, return_inverse=True)
+        two = _two_numeric_classes(y)
+        if two is not None:
+            return two
+        classes, encoded = np.unique(y, return_inverse=True)  # sorts y: O(m log m)
         _check_classes(classes)
         return classes, encoded.astype(np.float64)
 
@@ -251,7 +257,7 @@ class _LogisticRegression:
         if _is_dask_collection(X):
             return _dask_module().fit(self, X, y, sample_weight)
         with thread_limit(self.n_threads):
-            X, _, _ = self._validate_X(X, reset=True)
+            X, _, _ = self._validate_X(X, reset=True, check_finite=False)
             m, n = X.shape
             self.classes_, y01 = self._encode_labels(y, m)
             s = self._example_weights(sample_weight, y01, m)
@@ -437,6 +443,22 @@ def _check_label_values(y):
         if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
             names = sorted(k.__name__ for k in kinds)
             raise ValueError(f"Unknown label type: y mixes label types {names}")
+
+
+def _two_numeric_classes(y):
+    """(classes, y01) as np.unique would give them, for numeric y with exactly two
+    distinct values, in a few linear passes (np.unique sorts y: 35 ms of a 330 ms fit
+    on 1e6 x 100); None otherwise (then np.unique gives the answer or the error)."""
+    if y.dtype.kind not in "biuf" or y.shape[0] == 0:
+        return None
+    differs = y != y[0]
+    k = int(np.argmax(differs))
+    if not differs[k]:
+        return None  # one class
+    if np.any(differs & (y != y[k])):
+        return None  # three or more
+    classes = np.sort(np.array([y[0], y[k]], dtype=y.dtype))
+    return classes, (y == classes[1]).astype(np.float64)
 
 
 def _check_classes(classes):

@@ -58,7 +58,10 @@ class Problem:
         array of length n + 1, hess_weights_out receives d_i = s_i σ'(z_i)) and as
         ``gram(d, gram_out)``, each row chunk of X read from memory once."""
         grad = np.zeros(self.n_features + 1)
-        loss = self._chunked_gram(gram_out, w=w, b=float(b), d_out=hess_weights_out, grad_out=grad)
+        # NaN/inf in X (not scanned before a fit) give non-finite sums here, which the
+        # caller reports (_solvers.Objective): no NumPy warnings on the way.
+        with np.errstate(invalid="ignore", over="ignore"):
+            loss = self._chunked_gram(gram_out, w=w, b=float(b), d_out=hess_weights_out, grad_out=grad)
         return loss, grad, gram_out
 
     def _chunked_gram(self, out, d=None, w=None, b=0.0, d_out=None, grad_out=None):

@@ -106,6 +106,17 @@ class Objective(ScaledObjective):
         super().__init__(problem.n_features, problem.weight_sum, C, fit_intercept)
         self.problem = problem
         self._hess_weights = None  # s_i σ'(z_i) at the last point asked with want_hessian
+        self._input_checked = False
+
+    def _check_input_once(self, loss, sums):
+        """X is not scanned for NaN/inf before the fit (one more pass over X): a NaN or
+        an infinity in X makes the first pass's sums non-finite at any θ (r·inf and
+        r·NaN are never finite, nor is w·x when x holds one), and then X is scanned for
+        the error message.  Non-finite sums from finite X (overflow) pass through."""
+        if not self._input_checked:
+            self._input_checked = False
+            if not (np.isfinite(loss) and np.isfinite(sums).all()):
+                self.problem.check_finite_X()
 
     def _loss_grad_sums(self, w, b, want_hessian):
         hess_out = _NO_ARRAY
@@ -113,7 +124,9 @@ class Objective(ScaledObjective):
             if self._hess_weights is None:
                 self._hess_weights = np.empty(self.problem.n_samples)
             hess_out = self._hess_weights
-        return self.problem.loss_grad_sums(w, b, hess_out)
+        loss, sums = self.problem.loss_grad_sums(w, b, hess_out)
+        self._check_input_once(loss, sums)
+        return loss, sums
 
     def _hessp_sums(self, v, vb):
         return self.problem.hessp_sums(self._hess_weights, v, vb)
@@ -127,7 +140,9 @@ class Objective(ScaledObjective):
             self._hess_weights = np.empty(self.problem.n_samples)
         n = self.n_features
         self.n_passes += 1
-        return self.problem.loss_grad_gram(w, b, self._hess_weights, np.empty((n + 1, n + 1)))
+        loss, sums, gram = self.problem.loss_grad_gram(w, b, self._hess_weights, np.empty((n + 1, n + 1)))
+        self._check_input_once(loss, sums)
+        return loss, sums, gram
 
 
 @dataclass

@@ -248,6 +248,43 @@ def test_bad_input(kwargs, fit_args, match):
         LogisticRegression(**kwargs).fit(**args)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-cholesky", "gd"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_nonfinite_X_is_found_by_every_solver(solver, bad, order):
+    """fit does not scan X up front: the first pass over X must find a NaN/inf, also in
+    a row whose sample weight is 0 and with a warm start."""
+    X, y = make_data(m=80, n=3, seed=5)
+    X = np.asarray(X, order=order)
+    s = np.ones(80)
+    s[11] = 0.0
+    model = LogisticRegression(solver=solver, warm_start=True).fit(X, y)
+    X_bad = X.copy(order=order)
+    X_bad[11, 2] = bad
+    for m in (LogisticRegression(solver=solver), model):
+        with pytest.raises(ValueError, match="X contains NaN or infinity.*row 11, column 2"):
+            m.fit(X_bad, y, sample_weight=s)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 3, 3, 1]), np.array([1.5, -0.0, 0.0, 1.5, 0.0]), np.array([True, False, False]),
+        np.array([2, 2, 7], dtype=np.uint8), np.array([-1.0, 1.0, 1.0], dtype=np.float32),
+    ],
+)
+def test_binary_labels_encoded_as_np_unique_does(labels):
+    from fastlogreg._estimator import _two_numeric_classes
+
+    classes, y01 = _two_numeric_classes(labels)
+    expected_classes, inverse = np.unique(labels, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    assert_array_equal(classes, expected_classes)
+    assert_array_equal(y01, inverse.astype(np.float64))
+    assert _two_numeric_classes(np.array([4, 4, 4])) is None
+    assert _two_numeric_classes(np.array([4, 5, 6])) is None
+
+
 def test_predict_errors():
     X, y = make_data(m=50, n=3, seed=6)
     with pytest.raises(NotFittedError):
