@@ -216,9 +216,13 @@ class _LogisticRegression:
         return classes, encoded.astype(np.float64)
 
     def _example_weights(self, sample_weight, y01, m):
-        s = np.ones(m) if sample_weight is None else _checked_sample_weight(sample_weight, m)
-        s = _apply_class_weight(s, y01, self._class_weights(np.bincount(y01.astype(np.intp), minlength=2)))
-        if not s.sum() > 0:
+        """Per-example weights, or None when every example weighs 1 (the kernels then
+        take their unweighted path: one m-vector fewer to read)."""
+        s = None if sample_weight is None else _checked_sample_weight(sample_weight, m)
+        if self.class_weight is not None:
+            positives = int(np.count_nonzero(y01))
+            s = _apply_class_weight(s, y01, self._class_weights((m - positives, positives)))
+        if s is not None and not s.sum() > 0:
             raise ValueError(WEIGHTS_SUM_TO_ZERO)
         return s
 
