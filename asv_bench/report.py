@@ -1,7 +1,6 @@
 """The README's "Performance" table, generated from asv results (never typed by hand).
 
     cd asv_bench
-X
     python report.py                          # print the table for the newest result
     python report.py --update-readme          # rewrite the table in ../README.md
 
