@@ -66,7 +66,9 @@ def log1p_unit(e):
     e = 0, where the first form is used.
     """
     upper = e >= _SQRT2_MINUS_1
-    s = (e - 1.0) / (e + 3.0) if upper else e / (2.0 + e)
+    # One division of the chosen numerator and denominator (a vectorised loop would
+    # otherwise compute both quotients and then pick one).
+    s = (e - 1.0 if upper else e) / (e + 3.0 if upper else e + 2.0)
     s2 = s * s
     p = 1.0 / 21.0
     p = p * s2 + 1.0 / 19.0
