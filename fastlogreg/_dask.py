@@ -46,7 +46,7 @@ import numpy as np
 from . import _estimator, _kernels, _solvers
 from ._kernels import plan
 from ._problem import Problem, check_finite_matrix, margins
-from ._threads import thread_limit
+from ._threads import blas_thread_limit, thread_limit
 from ._validation import _check_dtype, as_matrix
 
 # Newton's Hessian: up to this many bytes of (n+1)² Gram matrices, the workers send one
@@ -627,7 +627,7 @@ def _gram_rows(blocks, point):
     """Per block: its (n+1)² Gram matrix, flattened."""
     n = point[1].shape[0]
     rows = np.empty((len(blocks), (n + 1) ** 2))
-    with _blas_threads(numba.get_num_threads()):
+    with blas_thread_limit(numba.get_num_threads()):
         for row, block in zip(rows, blocks, strict=True):
             block.problem.gram(block.hess_weights(point), row.reshape(n + 1, n + 1))
     return rows
@@ -638,20 +638,10 @@ def _gram_sum(blocks, point):
     n = point[1].shape[0]
     total = np.zeros((n + 1, n + 1))
     part = np.empty_like(total)
-    with _blas_threads(numba.get_num_threads()):
+    with blas_thread_limit(numba.get_num_threads()):
         for block in blocks:
             total += block.problem.gram(block.hess_weights(point), part)
     return total
-
-
-def _blas_threads(n_threads):
-    """BLAS limited to the kernels' thread count, so it does not oversubscribe the
-    worker's cores (a no-op without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n_threads, user_api="blas")
 
 
 def _separated(blocks, w, b):

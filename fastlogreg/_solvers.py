@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._threads import blas_thread_limit
+
 _NO_ARRAY = np.empty(0, dtype=np.float64)
 
 
@@ -170,10 +172,13 @@ def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
     def on_iteration(intermediate_result):
         _notify(callback, curve, len(curve) + 1, intermediate_result.fun)
 
-    result = scipy.optimize.minimize(
-        objective.value_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=on_iteration,
-        options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
-    )
+    # L-BFGS-B's own linear algebra is tiny: one BLAS thread, so that no spinning BLAS
+    # thread competes with the kernels for the cores (see blas_thread_limit).
+    with blas_thread_limit(1):
+        result = scipy.optimize.minimize(
+            objective.value_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=on_iteration,
+            options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+        )
     message = result.message if isinstance(result.message, str) else str(result.message)
     return SolverResult(
         theta=result.x, n_iter=int(result.nit), converged=result.status == 0,
