@@ -79,6 +79,10 @@ def main(argv=None):
         "--gap", type=float, default=1e-9, help="relative objective gap that counts as reached"
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=_bench.SETTLE_SECONDS,
+        help="idle seconds before each timed fit (lets BLAS threads stop spinning; default %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     m, n = args.shape
@@ -113,7 +117,7 @@ def main(argv=None):
     # before each): a slow spell of this shared machine then hits every contender.
     medians = _bench.interleaved(
         {name: fit_with(make, tol) for name, (tol, _, make) in chosen.items()},
-        args.repeat, _bench.SETTLE_SECONDS,
+        args.repeat, args.settle,
     )
     baseline = medians.get("fastlogreg auto")
     for name, (tol, gap, _) in chosen.items():
