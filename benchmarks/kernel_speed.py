@@ -5,7 +5,7 @@ For each case it times, interleaved and repeated:
   * ``fastlogreg.cost_and_gradient``,
   * the NumPy form: X@w, σ, the loss, X.T@(a - y),
 and reports medians and the ratios (read time / kernel time; NumPy time / kernel time),
-each ratio from its own interleaved series.  The measuring code is
+each ratio the median of the per-round ratios of its own interleaved series.  The measuring code is
 ``fastlogreg._bench``, shared with ``fastlogreg bench`` (which also times whole fits).
 
     python benchmarks/kernel_speed.py                      # 1e6 x 100, all dtypes/orders

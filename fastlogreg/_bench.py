@@ -73,8 +73,8 @@ def timed(fn, settle=0.0):
     return time.perf_counter() - start
 
 
-def interleaved(candidates, repeat, settle=0.0):
-    """Median time of each candidate over ``repeat`` interleaved rounds (after a warm-up),
+def interleaved_times(candidates, repeat, settle=0.0):
+    """{name: [seconds per round]} over ``repeat`` interleaved rounds (after a warm-up),
     each call preceded by ``settle`` seconds of idle time."""
     for fn in candidates.values():
         fn()
@@ -82,29 +82,48 @@ def interleaved(candidates, repeat, settle=0.0):
     for _ in range(repeat):
         for name, fn in candidates.items():
             times[name].append(timed(fn, settle))
+    return times
+
+
+def interleaved(candidates, repeat, settle=0.0):
+    """Median time of each candidate over ``repeat`` interleaved rounds."""
+    times = interleaved_times(candidates, repeat, settle)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def round_ratio(times, slow, fast):
+    """Median over rounds of times[slow] / times[fast] (from ``interleaved_times``): each
+    ratio is taken within one round, so a slow spell of the machine cancels out."""
+    return statistics.median(a / b for a, b in zip(times[slow], times[fast], strict=True))
+
+
+def median_ratio(slow, fast, repeat, settle=0.0):
+    """round_ratio of two callables timed in interleaved rounds."""
+    return round_ratio(interleaved_times({"slow": slow, "fast": fast}, repeat, settle), "slow", "fast")
 
 
 def measure_kernel(X, y, repeat, with_numpy=True):
     """Medians and ratios for one X: a dict with read_ms, kernel_ms, read_GBps,
-    fraction_of_read and, with_numpy, numpy_ms and speedup_vs_numpy."""
+    fraction_of_read and, with_numpy, numpy_ms and speedup_vs_numpy (ratios: medians
+    of the per-round ratios)."""
     n = X.shape[1]
     rng = np.random.default_rng(0)
     w = rng.standard_normal(n) / np.sqrt(n)
     b = 0.1
     kernel = lambda: cost_and_gradient(X, y, w, b)  # noqa: E731
-    # Two interleaved series, each against the kernel: the NumPy form allocates m-sized
-    # temporaries, which disturbs the timing of whatever runs next.
-    med = interleaved({"read": read_pass(X), "kernel": kernel}, repeat)
+    times = interleaved_times({"read": read_pass(X), "kernel": kernel}, repeat)
+    read_s = statistics.median(times["read"])
     row = {
-        "read_ms": med["read"] * 1e3, "kernel_ms": med["kernel"] * 1e3,
-        "read_GBps": X.nbytes / med["read"] / 1e9,
-        "fraction_of_read": med["read"] / med["kernel"],
+        "read_ms": read_s * 1e3, "kernel_ms": statistics.median(times["kernel"]) * 1e3,
+        "read_GBps": X.nbytes / read_s / 1e9,
+        "fraction_of_read": round_ratio(times, "read", "kernel"),
     }
     if with_numpy:
-        med_np = interleaved({"numpy": numpy_form(X, y, w, b), "kernel": kernel}, repeat, SETTLE_SECONDS)
-        row["numpy_ms"] = med_np["numpy"] * 1e3
-        row["speedup_vs_numpy"] = med_np["numpy"] / med_np["kernel"]
+        # A series of its own: the NumPy form allocates m-sized temporaries and wakes
+        # BLAS threads, which disturb whatever runs next (hence the idle pauses too).
+        times = interleaved_times({"numpy": numpy_form(X, y, w, b), "kernel": kernel}, repeat, SETTLE_SECONDS)
+        row["numpy_ms"] = statistics.median(times["numpy"]) * 1e3
+        row["speedup_vs_numpy"] = round_ratio(times, "numpy", "kernel")
     return row
 
 

@@ -51,12 +51,11 @@ def make_numpy_form(X, y, w, b=0.0):
     return _bench.numpy_form(X, y, w, b)
 
 
-def median_ratio(slow, fast, repeat=5, uses_blas=False):
-    """median(time of slow) / median(time of fast), measured interleaved after a warm-up
-    (with an idle pause before each call where a candidate uses BLAS: see fastlogreg._bench)."""
+def median_ratio(slow, fast, repeat=11, uses_blas=False):
+    """Median over interleaved rounds of time(slow) / time(fast), after a warm-up (with
+    an idle pause before each call where a candidate uses BLAS: see fastlogreg._bench)."""
     settle = _bench.SETTLE_SECONDS if uses_blas else 0.0
-    medians = _bench.interleaved({"slow": slow, "fast": fast}, repeat, settle)
-    return medians["slow"] / medians["fast"]
+    return _bench.median_ratio(slow, fast, repeat, settle)
 
 
 class Threads:
