@@ -116,7 +116,7 @@ class Objective(ScaledObjective):
         r·NaN are never finite, nor is w·x when x holds one), and then X is scanned for
         the error message.  Non-finite sums from finite X (overflow) pass through."""
         if not self._input_checked:
-            self._input_checked = False
+            self._input_checked = True
             if not (np.isfinite(loss) and np.isfinite(sums).all()):
                 self.problem.check_finite_X()
 

@@ -61,3 +61,19 @@ def test_fused_value_gradient_hessian_matches_separate_passes(dtype, order):
     H_np = Xt.T @ (d[:, None] * Xt) / s.sum()
     H_np[np.arange(X.shape[1]), np.arange(X.shape[1])] += objective.alpha
     assert_allclose(H, H_np, rtol=1e-11, atol=1e-15)
+
+
+def test_finite_X_with_overflowing_sums_is_scanned_once(monkeypatch):
+    """X is scanned for NaN/inf only after the first pass, and only once per fit:
+    sums that overflow on finite X must not cost a scan of X at every evaluation."""
+    X = np.full((40, 2), 1e300)
+    y = np.r_[np.zeros(20), np.ones(20)]
+    problem = Problem(X, y)
+    scans = []
+    monkeypatch.setattr(problem, "check_finite_X", lambda *a, **k: scans.append(1))
+    objective = Objective(problem, 1.0, True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(3):
+            value, _ = objective.value_and_gradient(np.array([1e10, 1e10, 0.0]))
+    assert not np.isfinite(value)
+    assert len(scans) == 1
