@@ -86,15 +86,13 @@ def check_finite_vector(v, name):
         raise ValueError(f"{name} contains NaN or infinity (first at index {index}: {v.ravel()[index]})")
 
 
-def as_vector(v, size, name, allow_column=True, copy=True):
+def as_vector(v, size, name, allow_column=True):
     """A finite float64 vector of length ``size`` (a (size, 1) or (1, size) array is
-    accepted too, as in the textbook's notation).  A new array unless ``copy`` is False
-    (then ``v`` itself when it already is a contiguous float64 vector: for the m-sized
-    inputs that the kernels only read)."""
+    accepted too, as in the textbook's notation).  Always a new array."""
     v = _float64_vector(v, size, name, allow_column)
     if _count_outside(v, -np.inf, np.inf):
         check_finite_vector(v, name)
-    return np.array(v, copy=True) if copy else v
+    return np.array(v, copy=True)
 
 
 def _count_outside(v, low, high):
