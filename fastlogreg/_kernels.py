@@ -104,6 +104,12 @@ def _at(t0, i):
     return uint64(t0) + uint64(i)
 
 
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _short_rows(X, n):
+    """Row-major rows short enough to be handled four at a time (see _config)."""
+    return n * X.itemsize <= _config.SHORT_ROW_BYTES
+
+
 # --- the three steps of a tile --------------------------------------------------------
 
 @njit(**REDUCTION_OPTIONS)
@@ -119,7 +125,7 @@ def _margins_tile(X, colmajor, t0, count, u, u0, out, out_start):
 def _margins_rowmajor(X, t0, count, u, u0, out, out_start):
     n = u.shape[0]
     i = 0
-    if n * X.itemsize <= _config.SHORT_ROW_BYTES:
+    if _short_rows(X, n):
         # Short rows: four dot products per pass over u, sharing the loop overhead.
         while i + 4 <= count:
             row = _at(t0, i)
@@ -239,7 +245,7 @@ def _accumulate_rowmajor(X, t0, count, r, g):
     # two rows at a time: 1e6 x 100 float32 0.61 -> 0.69, 1e5 x 1000 0.88 -> 0.92).
     n = g.shape[0]
     i = 0
-    if n * X.itemsize <= _config.SHORT_ROW_BYTES:
+    if _short_rows(X, n):
         while i + 4 <= count:
             row = _at(t0, i)
             r0, r1, r2, r3 = r[i], r[i + 1], r[i + 2], r[i + 3]
