@@ -6,7 +6,7 @@ calls its methods; the solvers call them once per iteration without allocating.
 
 import numpy as np
 
-from . import _kernels
+from . import _config, _kernels
 from ._threads import run_kernel
 from ._validation import as_labels, as_matrix, as_sample_weight
 
@@ -27,6 +27,7 @@ class Problem:
         self._tile, self._block_rows, n_blocks = _kernels.plan(m, n, self.X.itemsize, self._colmajor)
         self._z, self._partials = _kernels.allocate_workspace(n, n_blocks, self._tile)
         self._sums = np.empty(n + 2, dtype=np.float64)
+        self._gram_workspace = None
 
     @property
     def dtype(self):
@@ -50,13 +51,22 @@ class Problem:
 
     def gram(self, d, out):
         """out = [[Xᵀ D X, Xᵀ d], [dᵀ X, Σ d]] ((n + 1)², float64), D = diag(d)."""
-        self._chunked_gram(out, d=d)
+        if self._gram_in_kernel():
+            _, grams = self._run_gram_pass(np.zeros(self.n_features), 0.0, False, d)
+            _kernels.merge_grams(grams, out)
+        else:
+            self._chunked_gram(out, d=d)
         return out
 
     def loss_grad_gram(self, w, b, hess_weights_out, gram_out):
         """(Σ s_i L_i, g, gram_out) in ONE pass over X: as ``loss_grad_sums`` (g a new
         array of length n + 1, hess_weights_out receives d_i = s_i σ'(z_i)) and as
         ``gram(d, gram_out)``, each row chunk of X read from memory once."""
+        if self._gram_in_kernel():
+            partials, grams = self._run_gram_pass(w, b, True, hess_weights_out)
+            _kernels.merge_grams(grams, gram_out)
+            _kernels.merge_partials(partials, self._sums)
+            return self._sums[self.n_features + 1], self._sums[: self.n_features + 1].copy(), gram_out
         grad = np.zeros(self.n_features + 1)
         # NaN/inf in X (not scanned before a fit) give non-finite sums here, which the
         # caller reports (_solvers.Objective): no NumPy warnings on the way.
@@ -64,10 +74,28 @@ class Problem:
             loss = self._chunked_gram(gram_out, w=w, b=float(b), d_out=hess_weights_out, grad_out=grad)
         return loss, grad, gram_out
 
+    def _gram_in_kernel(self):
+        """Few features: the Gram matrix from our kernel (see _kernels), else from BLAS."""
+        return self.n_features <= _config.GRAM_KERNEL_MAX_FEATURES
+
+    def _run_gram_pass(self, u, u0, fused, d):
+        if self._gram_workspace is None:  # allocated on first use
+            self._gram_workspace = _gram_workspace(
+                self.n_samples, self.n_features, self.X.itemsize, self._colmajor
+            )
+        tile, block_rows, z, partials, grams, transposed_tiles = self._gram_workspace
+        run_kernel(
+            _kernels.gram_parallel, _kernels.gram_serial,
+            self._kernel_X, self._colmajor, u, float(u0), fused, self.y, self.sample_weight, d,
+            tile, block_rows, z, partials, grams, transposed_tiles, data_bytes=self.X.nbytes,
+        )
+        return partials, grams
+
     def _chunked_gram(self, out, d=None, w=None, b=0.0, d_out=None, grad_out=None):
-        """The Gram matrix, chunk by chunk: each chunk of X is copied (in float64) into
-        a scratch of a few MiB that stays in cache, and multiplied there by BLAS (syrk:
-        half the flops of a general product).  With ``w``, the chunk's margins, losses,
+        """The Gram matrix for many features (see _gram_in_kernel), chunk by chunk:
+        each chunk of X is copied (in float64) into a scratch of a few MiB that stays
+        in cache, and multiplied there by BLAS (syrk: half the flops of a general
+        product).  With ``w``, the chunk's margins, losses,
         residuals and Hessian weights are computed first from the same scratch (the
         fused gradient + Gram pass); the loss sum is returned."""
         import scipy.linalg.blas  # imported on first use: keeps ``import fastlogreg`` cheap
@@ -132,6 +160,17 @@ class Problem:
         if self.sample_weight.size:
             signed = signed[self.sample_weight > 0]
         return bool(np.all(signed > 0))
+
+
+def _gram_workspace(m, n, itemsize, colmajor):
+    """(tile, block_rows, margins scratch, partials, per-block Gram matrices, scratch for
+    transposed tiles) of the Gram kernel: at most GRAM_MAX_BLOCKS blocks (each block
+    keeps an (n + 1)² matrix)."""
+    tile, block_rows, n_blocks = _kernels.plan_blocks(m, n, itemsize, colmajor, _config.GRAM_MAX_BLOCKS)
+    z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
+    grams = np.empty((n_blocks, n + 1, n + 1))
+    transposed_tiles = np.empty((n_blocks, 0, 0) if colmajor else (n_blocks, n, tile))
+    return tile, block_rows, z, partials, grams, transposed_tiles
 
 
 def check_finite_matrix(kernel_X, colmajor, block_rows, n_blocks, name="X", row_offset=0):

@@ -77,3 +77,61 @@ def test_finite_X_with_overflowing_sums_is_scanned_once(monkeypatch):
             value, _ = objective.value_and_gradient(np.array([1e10, 1e10, 0.0]))
     assert not np.isfinite(value)
     assert len(scans) == 1
+
+
+@pytest.fixture(params=["kernel", "blas"])
+def gram_path(request, monkeypatch):
+    """Run a test with the Gram matrix built by our kernels, then by BLAS (_config)."""
+    from fastlogreg import _config
+
+    limit = 10**6 if request.param == "kernel" else -1
+    monkeypatch.setattr(_config, "GRAM_KERNEL_MAX_FEATURES", limit)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("m, n", [(1, 1), (5, 3), (64, 9), (70, 1), (2049, 8), (4100, 13), (700, 40)])
+def test_gram_matches_numpy_on_every_path(gram_path, dtype, order, weighted, m, n):
+    """Both paths, every tile remainder (row-major tiles of 64 rows, column-major up
+    to 2048), features in blocks of 8, 4 and 1: the fused gradient + Gram pass and the
+    Gram matrix of given weights against plain NumPy in float64."""
+    rng = np.random.default_rng(m * 100 + n)
+    X = np.asarray(rng.standard_normal((m, n)), dtype=dtype, order=order)
+    y = (rng.random(m) < 0.5).astype(np.float64)
+    s = rng.uniform(0.0, 2.0, m) if weighted else None
+    w, b = rng.standard_normal(n) * 0.3, 0.2
+    problem = Problem(X, y, s)
+    d = np.empty(m)
+    loss, grad, G = problem.loss_grad_gram(w, b, d, np.empty((n + 1, n + 1)))
+
+    Xt = np.column_stack([X.astype(np.float64), np.ones(m)])
+    z = Xt @ np.r_[w, b]
+    weights = np.ones(m) if s is None else s
+    d_ref = weights / (np.exp(z / 2) + np.exp(-z / 2)) ** 2
+    G_ref = Xt.T @ (d_ref[:, None] * Xt)
+    assert_allclose(d, d_ref, rtol=1e-12, atol=1e-300)
+    assert_allclose(G, G_ref, rtol=1e-11, atol=1e-12 * np.abs(G_ref).max())
+    assert np.array_equal(G, G.T)
+    assert_allclose(loss, np.sum(weights * (np.logaddexp(0, z) - y * z)), rtol=1e-12)
+    assert_allclose(grad, Xt.T @ (weights * (1 / (1 + np.exp(-z)) - y)), rtol=1e-11, atol=1e-11 * m)
+    d_given = rng.uniform(0.0, 1.0, m)
+    G_given = problem.gram(d_given, np.empty((n + 1, n + 1)))
+    assert_allclose(G_given, Xt.T @ (d_given[:, None] * Xt), rtol=1e-11, atol=1e-12 * m)
+
+
+def test_gram_kernel_gives_the_same_bits_for_any_thread_count():
+    import numba
+
+    X, y = make_data(m=200_000, n=7, seed=5)  # large enough for the parallel kernel
+    problem = Problem(X, y)
+    d = np.random.default_rng(6).uniform(0.0, 1.0, len(y))
+    with_all = problem.gram(d, np.empty((8, 8)))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with_one = problem.gram(d, np.empty((8, 8)))
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(with_all, with_one)

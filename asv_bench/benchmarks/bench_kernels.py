@@ -75,15 +75,18 @@ class HessianVectorProduct(_KernelData):
 
 
 class GradientAndGram(_KernelData):
-    """The Newton step's gradient pass plus the Gram matrix XᵀDX."""
+    """The Newton step's pass: loss, gradient and the Gram matrix XᵀDX, X read once."""
 
     params = (SHAPE_NAMES, ["float64", "float32"], ["C", "F"])
     param_names = ["shape", "dtype", "order"]
     timeout = 900
 
+    def setup(self, shape, dtype, order):
+        super().setup(shape, dtype, order)
+        self.gradient_and_gram()  # compiles
+
     def gradient_and_gram(self):
-        self.problem.loss_grad_sums(self.w, self.b, self.hess_weights)
-        self.problem.gram(self.hess_weights, self.gram_out)
+        self.problem.loss_grad_gram(self.w, self.b, self.hess_weights, self.gram_out)
 
     def time_gradient_and_gram(self, shape, dtype, order):
         self.gradient_and_gram()
