@@ -332,10 +332,11 @@ def _accumulate_colmajor(X, t0, count, r, out, o, j0):
 
 # --- one pass over a block -----------------------------------------------------------
 
-@njit(**REDUCTION_OPTIONS)
+@njit(**dict(REDUCTION_OPTIONS, inline="always"))
 def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, partials, k):
     """One tile's share of a pass (see _pass_block): margins, per-example step, gradient
-    update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i)."""
+    update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i).  Inlined into
+    its callers (as a call it cost 4% on 4e6 x 10)."""
     _margins_tile(X, colmajor, t0, count, u, u0, zt, 0)
     loss_sum = 0.0
     if mode == HESSP:
