@@ -25,14 +25,18 @@ features at a time, so that each margin and gradient entry is loaded and stored 
 per eight multiply-adds.  (Measured on this design's alternatives: interleaving the
 dot products of several long rows read from memory defeats the hardware prefetcher,
 1.5 to 2.5x slower; so does accumulating tile t-1 while reading tile t; software
-prefetching (of the next tile, or of the next features' segments) and tiles of 1-4
-rows were slower too.)
+prefetching (of the next tile, or of the next features' segments; also one row of
+the next tile per row of the gradient update: 1e6 x 100 0.73 -> 0.55 of read) and
+tiles of 1-4 rows were slower too.)
 
 The measured limit of this design on a 2-core AMD EPYC (Zen 4): the loads and stores
 of a tile's two sweeps (about 80 cycles per 100-feature row in L1) are comparable to
 the time to stream the row from memory, and they overlap with it only in part: about
 0.8 of read bandwidth for float64, 0.55-0.7 for float32 (half the bytes, the same
-work per element).
+work per element).  The pass over data in cache costs about as much (1e6 x 100
+float64: 28 ns per row and thread in cache, 27-34 ms for the whole pass on 2
+threads), so on this VM, whose read speed moves between 32 and 55 GB/s, the
+fraction of read bandwidth moves with it (0.6-0.8).
 
 The Gram matrix Xᵀ D X of a Newton step (up to _config.GRAM_KERNEL_MAX_FEATURES
 features) is built by the same blocks and tiles, fused with the gradient pass: per
