@@ -87,6 +87,12 @@ PARALLEL_MIN_BYTES = 256 * 1024
 # 1e6 x 100 1.37 / 0.93.
 GRAM_KERNEL_MAX_FEATURES = 128
 
+# ... and for X of at least this size: below it the kernel saves a fraction of a
+# millisecond per Newton step (1e4 x 10: 0.1 ms instead of 0.3), while compiling it
+# takes about 7 s, once (then cached): small fits, the first ones a user runs,
+# stay on BLAS.
+GRAM_KERNEL_MIN_BYTES = 256 * 1024
+
 # The Gram kernel splits the rows into at most this many blocks (fewer than a pass:
 # each block keeps its own (n + 1)² matrix and a transposed tile, at most 6.4 MB in
 # all at 128 features).

@@ -75,8 +75,12 @@ class Problem:
         return loss, grad, gram_out
 
     def _gram_in_kernel(self):
-        """Few features: the Gram matrix from our kernel (see _kernels), else from BLAS."""
-        return self.n_features <= _config.GRAM_KERNEL_MAX_FEATURES
+        """Few features and enough rows: the Gram matrix from our kernel (see _kernels
+        and _config), else from BLAS."""
+        return (
+            self.n_features <= _config.GRAM_KERNEL_MAX_FEATURES
+            and self.X.nbytes >= _config.GRAM_KERNEL_MIN_BYTES
+        )
 
     def _run_gram_pass(self, u, u0, fused, d):
         if self._gram_workspace is None:  # allocated on first use

@@ -86,6 +86,7 @@ def gram_path(request, monkeypatch):
 
     limit = 10**6 if request.param == "kernel" else -1
     monkeypatch.setattr(_config, "GRAM_KERNEL_MAX_FEATURES", limit)
+    monkeypatch.setattr(_config, "GRAM_KERNEL_MIN_BYTES", 0)
     return request.param
 
 
