@@ -266,6 +266,29 @@ def test_nonfinite_X_is_found_by_every_solver(solver, bad, order):
             m.fit(X_bad, y, sample_weight=s)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_nonfinite_X_is_found_by_newton_cholesky_with_the_gram_kernel(bad, order, monkeypatch):
+    """As above, with the Gram matrix from our kernel (fused with the gradient pass),
+    which small X does not use by default."""
+    from fastlogreg import _config, _kernels
+
+    monkeypatch.setattr(_config, "GRAM_KERNEL_MIN_BYTES", 0)
+    calls = []
+    serial = _kernels.gram_serial
+    monkeypatch.setattr(_kernels, "gram_serial", lambda *args: calls.append(1) or serial(*args))
+    X, y = make_data(m=80, n=3, seed=5)
+    X_bad = np.asarray(X, order=order).copy(order=order)
+    X_bad[11, 2] = bad
+    with pytest.raises(ValueError, match="X contains NaN or infinity.*row 11, column 2"):
+        LogisticRegression(solver="newton-cholesky").fit(X_bad, y)
+    assert calls  # the kernel did run
+    model = LogisticRegression(solver="newton-cholesky").fit(X, y)
+    monkeypatch.setattr(_config, "GRAM_KERNEL_MIN_BYTES", 2**62)  # the BLAS path
+    reference = LogisticRegression(solver="newton-cholesky").fit(X, y)
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     "labels",
     [
