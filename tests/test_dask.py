@@ -357,3 +357,15 @@ def test_hessian_summed_on_the_workers_when_large(client, monkeypatch):
     ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
     ours = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(*chunked(X, y, 400))
     assert_same_model(ours, ref)
+
+
+def test_newton_cholesky_on_workers_with_the_gram_kernel(client):
+    """Row blocks of 640 KB: the workers build their Gram matrices with our kernel (X of
+    at least _config.GRAM_KERNEL_MIN_BYTES), as does the in-memory reference."""
+    from fastlogreg import _config
+
+    X, y = make_data(m=40_000, n=8, seed=23)
+    assert 10_000 * 8 * 8 >= _config.GRAM_KERNEL_MIN_BYTES
+    ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
+    ours = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(*chunked(X, y, 10_000))
+    assert_same_model(ours, ref)
