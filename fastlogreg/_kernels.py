@@ -245,17 +245,17 @@ def _sigmoid_tile(z, start, count):
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_tile(X, colmajor, t0, count, r, out, o, j0):
-    """out[o, j] += Σ_i r[i] x_(t0+i),j for i < count and j0 <= j < n (the tile is in
-    cache by now).  The gradient update (j0 = 0), and a row of the Gram matrix."""
+def _accumulate_tile(X, colmajor, t0, count, r, out, o):
+    """out[o, j] += Σ_i r[i] x_(t0+i),j for i < count and every feature j (the tile is
+    in cache by now): the gradient update."""
     if colmajor:
-        _accumulate_colmajor(X, t0, count, r, out, o, j0)
+        _accumulate_colmajor(X, t0, count, r, out, o, 0)
     else:
-        _accumulate_rowmajor(X, t0, count, r, out, o, j0)
+        _accumulate_rowmajor(X, t0, count, r, out, o)
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_rowmajor(X, t0, count, r, out, o, j0):
+def _accumulate_rowmajor(X, t0, count, r, out, o):
     # Several rows per load and store of out[o]: the update is bound by the loads and
     # stores of out[o] (measured in one process, fraction of read bandwidth, one row ->
     # two rows at a time: 1e6 x 100 float32 0.61 -> 0.69, 1e5 x 1000 0.88 -> 0.92).
@@ -266,28 +266,27 @@ def _accumulate_rowmajor(X, t0, count, r, out, o, j0):
         while i + 4 <= count:
             row = _at(t0, i)
             r0, r1, r2, r3 = r[i], r[i + 1], r[i + 2], r[i + 3]
-            for jj in range(n - j0):
-                j = _at(j0, jj)
+            for j in range(n):
                 out[o, j] += (r0 * X[row, j] + r1 * X[row + 1, j]) + (r2 * X[row + 2, j] + r3 * X[row + 3, j])
             i += 4
     while i + 2 <= count:
         row = _at(t0, i)
         r0, r1 = r[i], r[i + 1]
-        for jj in range(n - j0):
-            j = _at(j0, jj)
+        for j in range(n):
             out[o, j] += r0 * X[row, j] + r1 * X[row + 1, j]
         i += 2
     if i < count:
         row = _at(t0, i)
         ri = r[i]
-        for jj in range(n - j0):
-            j = _at(j0, jj)
+        for j in range(n):
             out[o, j] += ri * X[row, j]
 
 
 @njit(**REDUCTION_OPTIONS)
 def _accumulate_colmajor(X, t0, count, r, out, o, j0):
-    # Eight (then four, then one) features per pass over the tile's residuals.
+    # out[o, j] for j0 <= j < n: the gradient update (j0 = 0) and, from j0 = j, row j
+    # of the Gram matrix's upper triangle (_gram_features).  Eight (then four, then
+    # one) features per pass over the tile's residuals.
     n = X.shape[0]
     j = j0
     while j + 8 <= n:
@@ -352,7 +351,7 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
     r_sum = 0.0
     for i in range(count):
         r_sum += zt[i]
-    _accumulate_tile(X, colmajor, t0, count, zt, partials, k, 0)
+    _accumulate_tile(X, colmajor, t0, count, zt, partials, k)
     return r_sum, loss_sum
 
 

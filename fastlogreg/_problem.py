@@ -99,9 +99,9 @@ class Problem:
         """The Gram matrix for many features (see _gram_in_kernel), chunk by chunk:
         each chunk of X is copied (in float64) into a scratch of a few MiB that stays
         in cache, and multiplied there by BLAS (syrk: half the flops of a general
-        product).  With ``w``, the chunk's margins, losses,
-        residuals and Hessian weights are computed first from the same scratch (the
-        fused gradient + Gram pass); the loss sum is returned."""
+        product).  With ``w``, the chunk's margins, losses, residuals and Hessian
+        weights are computed first from the same scratch (the fused gradient + Gram
+        pass); the loss sum is returned."""
         import scipy.linalg.blas  # imported on first use: keeps ``import fastlogreg`` cheap
 
         n = self.n_features
