@@ -17,7 +17,8 @@ from ._llvm import float64_from_bits
 
 # Inlined at numba level into their callers, so that a loop calling them becomes
 # one loop body that LLVM can vectorise.  The inlined code takes the caller's
-# fast-math flags: callers must be compiled with the exact JIT_OPTIONS.
+# fast-math flags: callers must not allow reassociation (JIT_OPTIONS, or with
+# 'contract' only, as _kernels.example_terms).
 _EXACT_OPTIONS = dict(JIT_OPTIONS, inline="always")
 
 _LOG2E = 1.4426950408889634
