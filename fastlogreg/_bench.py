@@ -17,10 +17,13 @@ import statistics
 import time
 import warnings
 
+import numba
 import numpy as np
 
 from . import _kernels
 from .functional import cost_and_gradient
+
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
 def make_data(m, n, dtype=np.float64, order="C", seed=42):
@@ -125,6 +128,79 @@ def measure_kernel(X, y, repeat, with_numpy=True):
         row["numpy_ms"] = statistics.median(times["numpy"]) * 1e3
         row["speedup_vs_numpy"] = round_ratio(times, "numpy", "kernel")
     return row
+
+
+IN_CACHE_BYTES = 256 * 1024
+
+
+def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYTES):
+    """Why a pass over X reaches the fraction of read bandwidth it does.
+
+    Three times, interleaved in one process: ``read``, the read-only pass over X (the
+    memory yardstick); ``kernel``, one pass of the kernel over X (``Problem`` methods:
+    no input validation); ``compute``, the kernel's own work without the memory
+    traffic: the same pass, one thread, over a copy of X's first rows small enough to
+    stay in the L2 cache (about ``in_cache_bytes``, at least one tile), repeated until
+    it has handled m / threads rows (each thread's share of X).
+
+    A pass that overlapped its work with the memory stream completely would take
+    max(read, compute); one that did not overlap them at all, read + compute.
+    Returns a dict of the three medians (ms), compute_ns_per_row (one thread, data in
+    cache), the measured fraction_of_read and the two bounds (fraction_if_overlapped,
+    fraction_if_serial; all fractions: medians of per-round ratios).
+    ``kernel`` is "gradient" (cost and gradient) or "hessp" (Hessian-vector product).
+    """
+    from ._problem import Problem
+
+    if kernel not in ("gradient", "hessp"):
+        raise ValueError(f"kernel must be 'gradient' or 'hessp', got {kernel!r}")
+    m, n = X.shape
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(n) / np.sqrt(n)
+    b = 0.1
+    colmajor = X.flags.f_contiguous and not X.flags.c_contiguous
+    tile, _, _ = _kernels.plan(m, n, X.itemsize, colmajor)
+    rows = min(m, max(tile, in_cache_bytes // (n * X.itemsize)))
+    order = "F" if colmajor else "C"
+    small = Problem(np.array(X[:rows], order=order), y[:rows])
+    problem = Problem(X, y)
+    hess_weights = np.empty(m)
+    problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
+    mode = _kernels.HESSP if kernel == "hessp" else _kernels.LOSS_GRAD
+    d_small = hess_weights[:rows].copy() if kernel == "hessp" else _NO_WEIGHTS
+    # One block over the small copy (a block per tile would add per-block costs that
+    # the full pass, with thousands of rows per block, does not have).
+    tile_s, block_rows_s, n_blocks_s = _kernels.plan_blocks(rows, n, X.itemsize, colmajor, 1)
+    z_s, partials_s = _kernels.allocate_workspace(n, n_blocks_s, tile_s)
+    threads = numba.get_num_threads()
+    reps = max(1, round(m / threads / rows))
+
+    def compute():
+        for _ in range(reps):
+            _kernels.pass_serial(
+                small._kernel_X, colmajor, w, b, mode, small.y, small.sample_weight, d_small,
+                tile_s, block_rows_s, z_s, partials_s,
+            )
+
+    if kernel == "hessp":
+        run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
+    else:
+        run = lambda: problem.loss_grad_sums(w, b)  # noqa: E731
+    times = interleaved_times({"read": read_pass(X), "kernel": run, "compute": compute}, repeat)
+    # compute handled reps * rows rows; scale it to exactly m / threads.
+    times["compute"] = [t * (m / threads) / (reps * rows) for t in times["compute"]]
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    overlapped = [r / max(r, c) for r, c in zip(times["read"], times["compute"], strict=True)]
+    serial = [r / (r + c) for r, c in zip(times["read"], times["compute"], strict=True)]
+    return {
+        "read_ms": medians["read"] * 1e3, "kernel_ms": medians["kernel"] * 1e3,
+        "compute_ms": medians["compute"] * 1e3,
+        "compute_ns_per_row": medians["compute"] / (m / threads) * 1e9,
+        "read_GBps": X.nbytes / medians["read"] / 1e9,
+        "fraction_of_read": round_ratio(times, "read", "kernel"),
+        "fraction_if_overlapped": statistics.median(overlapped),
+        "fraction_if_serial": statistics.median(serial),
+    }
 
 
 def numpy_objective(X, y, C):
