@@ -26,8 +26,12 @@ per eight multiply-adds.  (Measured on this design's alternatives: interleaving 
 dot products of several long rows read from memory defeats the hardware prefetcher,
 1.5 to 2.5x slower; so does accumulating tile t-1 while reading tile t; software
 prefetching (of the next tile, or of the next features' segments; also one row of
-the next tile per row of the gradient update: 1e6 x 100 0.73 -> 0.55 of read) and
-tiles of 1-4 rows were slower too.)
+the next tile per row of the gradient update: 1e6 x 100 0.73 -> 0.55 of read; with
+16-row tiles that stay in L1, the row 16 or 32 rows ahead per row of the margins or
+of the update: 27.4 -> 30.7-34.6 ms) and tiles of 1-4 rows were slower too.  For
+short rows (4e6 x 10), each tile transposed into a scratch and handled like X.T was
+5% faster in float64 but 1.6x slower for 2e6 x 16 float32, and much slower for long
+rows; 4-row updates and 16- or 32-row tiles did not help 1e6 x 100.)
 
 The measured limit of this design on a 2-core AMD EPYC (Zen 4): the loads and stores
 of a tile's two sweeps (about 80 cycles per 100-feature row in L1) are comparable to
@@ -36,7 +40,8 @@ the time to stream the row from memory, and they overlap with it only in part: a
 work per element).  The pass over data in cache costs about as much (1e6 x 100
 float64: 28 ns per row and thread in cache, 27-34 ms for the whole pass on 2
 threads), so on this VM, whose read speed moves between 32 and 55 GB/s, the
-fraction of read bandwidth moves with it (0.6-0.8).
+fraction of read bandwidth moves with it (0.6-0.8).  benchmarks/kernel_profile.py
+measures this: the pass beside the read and its own work on rows in cache.
 
 The Gram matrix Xᵀ D X of a Newton step (up to _config.GRAM_KERNEL_MAX_FEATURES
 features) is built by the same blocks and tiles, fused with the gradient pass: per
