@@ -29,27 +29,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--shape", nargs=2, type=int, default=[1_000_000, 100], metavar=("M", "N"))
-    parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
-    parser.add_argument("--order", nargs="+", default=["C", "F"])
+    _bench.add_case_arguments(parser)
     parser.add_argument("--kernel", choices=["gradient", "hessp"], default="gradient",
                         help="cost and gradient (default) or the Hessian-vector product")
-    parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args(argv)
     print(f"numba {numba.__version__}, numpy {np.__version__}, {numba.get_num_threads()} threads, "
           f"kernel: {args.kernel}; medians of {args.repeat} interleaved runs")
     rows = []
-    for dtype in args.dtype:
-        for order in args.order:
-            X, y = _bench.make_data(*args.shape, dtype=dtype, order=order)
-            r = _bench.measure_profile(X, y, args.repeat, kernel=args.kernel)
-            rows.append([
-                f"{args.shape[0]}x{args.shape[1]}", np.dtype(dtype).name, order,
-                f"{r['read_ms']:.1f}", f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}",
-                f"{r['compute_ms']:.1f}", f"{r['compute_ns_per_row']:.1f}",
-                f"{r['fraction_of_read']:.2f}", f"{r['fraction_if_overlapped']:.2f}",
-                f"{r['fraction_if_serial']:.2f}",
-            ])
+    for label, dtype, order, X, y in _bench.cases(args):
+        r = _bench.measure_profile(X, y, args.repeat, kernel=args.kernel)
+        rows.append([
+            label, dtype, order,
+            f"{r['read_ms']:.1f}", f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}",
+            f"{r['compute_ms']:.1f}", f"{r['compute_ns_per_row']:.1f}",
+            f"{r['fraction_of_read']:.2f}", f"{r['fraction_if_overlapped']:.2f}",
+            f"{r['fraction_if_serial']:.2f}",
+        ])
     print(_bench.format_table(
         ["shape", "dtype", "order", "read ms", "GB/s", "kernel ms", "compute ms", "ns/row",
          "of read", "if overlapped", "if serial"], rows

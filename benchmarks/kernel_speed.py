@@ -27,25 +27,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--shape", nargs=2, type=int, default=[1_000_000, 100], metavar=("M", "N"))
-    parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
-    parser.add_argument("--order", nargs="+", default=["C", "F"])
-    parser.add_argument("--repeat", type=int, default=11)
+    _bench.add_case_arguments(parser)
     parser.add_argument("--no-numpy", action="store_true", help="skip the NumPy form")
     args = parser.parse_args(argv)
     print(f"numba {numba.__version__}, numpy {np.__version__}, {numba.get_num_threads()} threads, "
           f"layer after first call shown below; medians of {args.repeat} interleaved runs")
     rows = []
-    for dtype in args.dtype:
-        for order in args.order:
-            X, y = _bench.make_data(*args.shape, dtype=dtype, order=order)
-            r = _bench.measure_kernel(X, y, args.repeat, with_numpy=not args.no_numpy)
-            rows.append([
-                f"{args.shape[0]}x{args.shape[1]}", np.dtype(dtype).name, order,
-                f"{r['read_ms']:.1f}", f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}",
-                f"{r['fraction_of_read']:.2f}", f"{r.get('numpy_ms', float('nan')):.1f}",
-                f"{r.get('speedup_vs_numpy', float('nan')):.1f}",
-            ])
+    for label, dtype, order, X, y in _bench.cases(args):
+        r = _bench.measure_kernel(X, y, args.repeat, with_numpy=not args.no_numpy)
+        rows.append([
+            label, dtype, order,
+            f"{r['read_ms']:.1f}", f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}",
+            f"{r['fraction_of_read']:.2f}", f"{r.get('numpy_ms', float('nan')):.1f}",
+            f"{r.get('speedup_vs_numpy', float('nan')):.1f}",
+        ])
     print(_bench.format_table(
         ["shape", "dtype", "order", "read ms", "GB/s", "kernel ms", "of read", "numpy ms", "vs numpy"], rows
     ))

@@ -22,8 +22,7 @@ import numpy as np
 
 from . import _kernels
 from .functional import cost_and_gradient
-
-_NO_WEIGHTS = np.empty(0, dtype=np.float64)
+from .kernels import NO_WEIGHTS
 
 
 def make_data(m, n, dtype=np.float64, order="C", seed=42):
@@ -34,6 +33,31 @@ def make_data(m, n, dtype=np.float64, order="C", seed=42):
     w = rng.standard_normal(n) / np.sqrt(n)
     y = (rng.random(m) < 1.0 / (1.0 + np.exp(-(X @ w.astype(dtype) + 0.1)))).astype(np.float64)
     return X, y
+
+
+def evaluation_point(n):
+    """The (w, b) at which the kernel benchmarks evaluate: seeded, margins of order 1."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal(n) / np.sqrt(n), 0.1
+
+
+def add_case_arguments(parser):
+    """The options of the kernel scripts in benchmarks/: the shape of X, its dtypes and
+    memory orders, and the number of interleaved rounds."""
+    parser.add_argument("--shape", nargs=2, type=int, default=[1_000_000, 100], metavar=("M", "N"))
+    parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--order", nargs="+", default=["C", "F"])
+    parser.add_argument("--repeat", type=int, default=11)
+
+
+def cases(args):
+    """(label, dtype name, order, X, y) for every dtype and order of ``args`` (parsed
+    with ``add_case_arguments``), each data set made when its turn comes."""
+    m, n = args.shape
+    for dtype in args.dtype:
+        for order in args.order:
+            X, y = make_data(m, n, dtype=dtype, order=order)
+            yield f"{m}x{n}", np.dtype(dtype).name, order, X, y
 
 
 def read_pass(X):
@@ -109,10 +133,7 @@ def measure_kernel(X, y, repeat, with_numpy=True):
     """Medians and ratios for one X: a dict with read_ms, kernel_ms, read_GBps,
     fraction_of_read and, with_numpy, numpy_ms and speedup_vs_numpy (ratios: medians
     of the per-round ratios)."""
-    n = X.shape[1]
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal(n) / np.sqrt(n)
-    b = 0.1
+    w, b = evaluation_point(X.shape[1])
     kernel = lambda: cost_and_gradient(X, y, w, b)  # noqa: E731
     times = interleaved_times({"read": read_pass(X), "kernel": kernel}, repeat)
     read_s = statistics.median(times["read"])
@@ -155,19 +176,21 @@ def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYT
     if kernel not in ("gradient", "hessp"):
         raise ValueError(f"kernel must be 'gradient' or 'hessp', got {kernel!r}")
     m, n = X.shape
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal(n) / np.sqrt(n)
-    b = 0.1
+    w, b = evaluation_point(n)
     colmajor = X.flags.f_contiguous and not X.flags.c_contiguous
     tile, _, _ = _kernels.plan(m, n, X.itemsize, colmajor)
     rows = min(m, max(tile, in_cache_bytes // (n * X.itemsize)))
     order = "F" if colmajor else "C"
     small = Problem(np.array(X[:rows], order=order), y[:rows])
     problem = Problem(X, y)
-    hess_weights = np.empty(m)
-    problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
-    mode = _kernels.HESSP if kernel == "hessp" else _kernels.LOSS_GRAD
-    d_small = hess_weights[:rows].copy() if kernel == "hessp" else _NO_WEIGHTS
+    if kernel == "hessp":
+        hess_weights = np.empty(m)
+        problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
+        mode, d_small = _kernels.HESSP, hess_weights[:rows].copy()
+        run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
+    else:
+        mode, d_small = _kernels.LOSS_GRAD, NO_WEIGHTS
+        run = lambda: problem.loss_grad_sums(w, b)  # noqa: E731
     # One block over the small copy (a block per tile would add per-block costs that
     # the full pass, with thousands of rows per block, does not have).
     tile_s, block_rows_s, n_blocks_s = _kernels.plan_blocks(rows, n, X.itemsize, colmajor, 1)
@@ -182,10 +205,6 @@ def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYT
                 tile_s, block_rows_s, z_s, partials_s,
             )
 
-    if kernel == "hessp":
-        run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
-    else:
-        run = lambda: problem.loss_grad_sums(w, b)  # noqa: E731
     times = interleaved_times({"read": read_pass(X), "kernel": run, "compute": compute}, repeat)
     # compute handled reps * rows rows; scale it to exactly m / threads.
     times["compute"] = [t * (m / threads) / (reps * rows) for t in times["compute"]]
