@@ -12,9 +12,10 @@ import itertools
 import json
 import math
 import pathlib
-import re
 
 from asv.results import Results
+
+from fastlogreg._bench import replace_marked_section
 
 HERE = pathlib.Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -131,11 +132,10 @@ def main(argv=None):
     if not args.update_readme:
         print(text)
         return
-    readme = README.read_text()
-    if START not in readme or END not in readme:
-        raise SystemExit(f"README.md has no {START} ... {END} markers")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    README.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", readme))
+    try:
+        replace_marked_section(README, START, END, text)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     print(f"updated {README} from {path.name}")
 
 

@@ -15,14 +15,67 @@ The measuring code is ``fastlogreg._bench.measure_profile``.
 
     python benchmarks/kernel_profile.py                            # 1e6 x 100, all dtypes/orders
     python benchmarks/kernel_profile.py --shape 4000000 10 --kernel hessp --repeat 15
+    python benchmarks/kernel_profile.py --update-readme --repeat 11   # the README's table
+
+``--update-readme`` measures both kernels on the README's three shapes (unless --shape
+or --kernel say otherwise) and rewrites the table between the README's
+``profile-table`` markers.
 """
 
 import argparse
+import pathlib
+import platform
+import subprocess
 
 import numba
 import numpy as np
 
 from fastlogreg import _bench
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README_SHAPES = ((1_000_000, 100), (4_000_000, 10), (100_000, 1000))
+START, END = "<!-- profile-table:start -->", "<!-- profile-table:end -->"
+KERNEL_NAMES = {"gradient": "cost_and_gradient", "hessp": "H·v"}
+
+
+def cpu_model():
+    """The processor's name from /proc/cpuinfo where there is one, else platform's."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def markdown(rows, args):
+    header = ["kernel", "X", "dtype", "order", "read", "kernel time", "compute",
+              "of read", "if overlapped", "if serial"]
+    lines = [
+        f"Measured by `python benchmarks/kernel_profile.py --update-readme --repeat "
+        f"{args.repeat}` at commit `{commit()}` on {cpu_model()}, "
+        f"{numba.get_num_threads()} threads, numba {numba.__version__}, numpy "
+        f"{np.__version__}; medians of {args.repeat} interleaved rounds in one process.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
+    for r in rows:
+        cells = [KERNEL_NAMES[r["kernel"]], r["shape"], r["dtype"], r["order"],
+                 f"{r['read_ms']:.1f} ms ({r['read_GBps']:.0f} GB/s)", f"{r['kernel_ms']:.1f} ms",
+                 f"{r['compute_ms']:.1f} ms", f"{r['fraction_of_read']:.2f}",
+                 f"{r['fraction_if_overlapped']:.2f}", f"{r['fraction_if_serial']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -30,26 +83,42 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     _bench.add_case_arguments(parser)
-    parser.add_argument("--kernel", choices=["gradient", "hessp"], default="gradient",
-                        help="cost and gradient (default) or the Hessian-vector product")
+    parser.add_argument("--kernel", nargs="+", choices=["gradient", "hessp"],
+                        help="cost and gradient (default) and/or the Hessian-vector product")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="measure for the README (its three shapes, both kernels) and "
+                             "rewrite its profile table")
+    parser.add_argument("--readme", type=pathlib.Path, default=ROOT / "README.md",
+                        help="the file --update-readme rewrites (default: the project's README)")
     args = parser.parse_args(argv)
-    print(f"numba {numba.__version__}, numpy {np.__version__}, {numba.get_num_threads()} threads, "
-          f"kernel: {args.kernel}; medians of {args.repeat} interleaved runs")
-    rows = []
-    for label, dtype, order, X, y in _bench.cases(args):
-        r = _bench.measure_profile(X, y, args.repeat, kernel=args.kernel)
-        rows.append([
-            label, dtype, order,
-            f"{r['read_ms']:.1f}", f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}",
-            f"{r['compute_ms']:.1f}", f"{r['compute_ns_per_row']:.1f}",
-            f"{r['fraction_of_read']:.2f}", f"{r['fraction_if_overlapped']:.2f}",
-            f"{r['fraction_if_serial']:.2f}",
-        ])
+    if args.update_readme:
+        default_shapes, kernels = README_SHAPES, args.kernel or ["gradient", "hessp"]
+    else:
+        default_shapes, kernels = (_bench.DEFAULT_SHAPE,), args.kernel or ["gradient"]
+    print(f"numba {numba.__version__}, numpy {np.__version__}, {numba.get_num_threads()} threads; "
+          f"medians of {args.repeat} interleaved runs")
+    results = []
+    for label, dtype, order, X, y in _bench.cases(args, default_shapes):
+        for kernel in kernels:
+            r = _bench.measure_profile(X, y, args.repeat, kernel=kernel)
+            results.append(dict(r, kernel=kernel, shape=label, dtype=dtype, order=order))
+    # grouped by kernel, in the order measured
+    results.sort(key=lambda r: kernels.index(r["kernel"]))
     print(_bench.format_table(
-        ["shape", "dtype", "order", "read ms", "GB/s", "kernel ms", "compute ms", "ns/row",
-         "of read", "if overlapped", "if serial"], rows
+        ["kernel", "shape", "dtype", "order", "read ms", "GB/s", "kernel ms", "compute ms",
+         "ns/row", "of read", "if overlapped", "if serial"],
+        [[r["kernel"], r["shape"], r["dtype"], r["order"], f"{r['read_ms']:.1f}",
+          f"{r['read_GBps']:.1f}", f"{r['kernel_ms']:.1f}", f"{r['compute_ms']:.1f}",
+          f"{r['compute_ns_per_row']:.1f}", f"{r['fraction_of_read']:.2f}",
+          f"{r['fraction_if_overlapped']:.2f}", f"{r['fraction_if_serial']:.2f}"] for r in results],
     ))
     print("compute: the kernel's work on data in cache (ns/row: per row, one thread)")
+    if args.update_readme:
+        try:
+            _bench.replace_marked_section(args.readme, START, END, markdown(results, args))
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        print(f"updated {args.readme}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ more than an absolute time.
   reported with its time.
 """
 
+import re
 import statistics
 import time
 import warnings
@@ -41,23 +42,28 @@ def evaluation_point(n):
     return rng.standard_normal(n) / np.sqrt(n), 0.1
 
 
+DEFAULT_SHAPE = (1_000_000, 100)
+
+
 def add_case_arguments(parser):
-    """The options of the kernel scripts in benchmarks/: the shape of X, its dtypes and
-    memory orders, and the number of interleaved rounds."""
-    parser.add_argument("--shape", nargs=2, type=int, default=[1_000_000, 100], metavar=("M", "N"))
+    """The options of the kernel scripts in benchmarks/: the shapes of X (``--shape M N``,
+    repeatable), its dtypes and memory orders, and the number of interleaved rounds."""
+    parser.add_argument("--shape", nargs=2, type=int, action="append", metavar=("M", "N"),
+                        help="shape of X; repeat for several (default: 1000000 100)")
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     parser.add_argument("--order", nargs="+", default=["C", "F"])
     parser.add_argument("--repeat", type=int, default=11)
 
 
-def cases(args):
-    """(label, dtype name, order, X, y) for every dtype and order of ``args`` (parsed
-    with ``add_case_arguments``), each data set made when its turn comes."""
-    m, n = args.shape
-    for dtype in args.dtype:
-        for order in args.order:
-            X, y = make_data(m, n, dtype=dtype, order=order)
-            yield f"{m}x{n}", np.dtype(dtype).name, order, X, y
+def cases(args, default_shapes=(DEFAULT_SHAPE,)):
+    """(label, dtype name, order, X, y) for every shape, dtype and order of ``args``
+    (parsed with ``add_case_arguments``; ``default_shapes`` where no --shape was
+    given), each data set made when its turn comes."""
+    for m, n in args.shape or default_shapes:
+        for dtype in args.dtype:
+            for order in args.order:
+                X, y = make_data(m, n, dtype=dtype, order=order)
+                yield f"{m}x{n}", np.dtype(dtype).name, order, X, y
 
 
 def read_pass(X):
@@ -299,3 +305,14 @@ def format_table(header, rows):
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def replace_marked_section(path, start, end, text):
+    """Rewrite what lies between the marker lines ``start`` and ``end`` of the text file
+    at ``path`` with ``text`` (the markers stay): how the scripts regenerate the README's
+    tables.  Raises ValueError, changing nothing, if either marker is missing."""
+    content = path.read_text()
+    if start not in content or end not in content or content.index(start) > content.index(end):
+        raise ValueError(f"{path} has no {start} ... {end} markers")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", content, count=1))

@@ -38,3 +38,51 @@ def test_kernel_profile_script(capsys):
     module["main"](["--shape", "2000", "5", "--dtype", "float32", "--order", "F", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "if overlapped" in out and "2000x5" in out and "float32" in out
+
+
+def test_kernel_profile_script_several_shapes_and_kernels(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "kernel_profile.py"))
+    module["main"](["--shape", "2000", "5", "--shape", "1500", "12", "--dtype", "float64",
+                    "--order", "C", "--repeat", "1", "--kernel", "gradient", "hessp"])
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("gradient ", "hessp "))]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("gradient", "2000x5"), ("gradient", "1500x12"), ("hessp", "2000x5"), ("hessp", "1500x12")
+    ]
+
+
+def test_kernel_profile_updates_only_the_marked_table(tmp_path, capsys):
+    module = runpy.run_path(str(BENCHMARKS / "kernel_profile.py"))
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- profile-table:start -->\nold table\n"
+                      "<!-- profile-table:end -->\nafter\n")
+    module["main"](["--update-readme", "--readme", str(readme), "--shape", "2000", "5",
+                    "--dtype", "float32", "--order", "F", "--repeat", "1"])
+    text = readme.read_text()
+    assert text.startswith("before\n<!-- profile-table:start -->\nMeasured by")
+    assert text.endswith("<!-- profile-table:end -->\nafter\n")
+    assert "old table" not in text
+    table = [line for line in text.splitlines() if line.startswith("| ") and "2000x5" in line]
+    # both kernels by default with --update-readme
+    assert [line.split(" | ")[0] for line in table] == ["| cost_and_gradient", "| H·v"]
+
+
+def test_kernel_profile_refuses_a_readme_without_markers(tmp_path):
+    module = runpy.run_path(str(BENCHMARKS / "kernel_profile.py"))
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers here\n")
+    with pytest.raises(SystemExit, match="has no <!-- profile-table:start -->"):
+        module["main"](["--update-readme", "--readme", str(readme), "--shape", "500", "3",
+                        "--dtype", "float64", "--order", "C", "--repeat", "1"])
+    assert readme.read_text() == "no markers here\n"
+
+
+def test_replace_marked_section(tmp_path):
+    path = tmp_path / "doc.md"
+    path.write_text("a\n<!-- s -->\nx\n<!-- e -->\nb\n")
+    _bench.replace_marked_section(path, "<!-- s -->", "<!-- e -->", "new\nlines")
+    assert path.read_text() == "a\n<!-- s -->\nnew\nlines\n<!-- e -->\nb\n"
+    path.write_text("<!-- e -->\n<!-- s -->\n")  # markers in the wrong order
+    with pytest.raises(ValueError, match="has no"):
+        _bench.replace_marked_section(path, "<!-- s -->", "<!-- e -->", "new")
+    assert path.read_text() == "<!-- e -->\n<!-- s -->\n"
