@@ -10,6 +10,7 @@ each ratio the median of the per-round ratios of its own interleaved series.  Th
 
     python benchmarks/kernel_speed.py                      # 1e6 x 100, all dtypes/orders
     python benchmarks/kernel_speed.py --shape 4000000 10 --repeat 15
+    python benchmarks/kernel_speed.py --shape 4000000 10 --shape 100000 1000 --dtype float32
 
 Compare against NumPy with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they can be set on
 some machines and slow OpenBLAS down): ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``.
