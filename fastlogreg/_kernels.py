@@ -22,16 +22,28 @@ weight) for the whole tile in one branch-free loop that LLVM vectorises (exp and
 log1p included), then the gradient Σ r_i x_i is accumulated from the tile, which is
 still in cache.  Row-major tiles are read row by row; column-major tiles (X.T) eight
 features at a time, so that each margin and gradient entry is loaded and stored once
-per eight multiply-adds.  (Measured on this design's alternatives: interleaving the
-dot products of several long rows read from memory defeats the hardware prefetcher,
-1.5 to 2.5x slower; so does accumulating tile t-1 while reading tile t; software
-prefetching (of the next tile, or of the next features' segments; also one row of
-the next tile per row of the gradient update: 1e6 x 100 0.73 -> 0.55 of read; with
-16-row tiles that stay in L1, the row 16 or 32 rows ahead per row of the margins or
-of the update: 27.4 -> 30.7-34.6 ms) and tiles of 1-4 rows were slower too.  For
-short rows (4e6 x 10), each tile transposed into a scratch and handled like X.T was
-5% faster in float64 but 1.6x slower for 2e6 x 16 float32, and much slower for long
-rows; 4-row updates and 16- or 32-row tiles did not help 1e6 x 100.)
+per eight multiply-adds.  A column-major tile is one short segment per feature, which
+the hardware prefetcher does not run ahead on, so those segments are prefetched in
+software: the next eight features' while the margins sum eight, and the next tile's,
+feature by feature, during the gradient update (see _prefetch_features).
+
+Measured on this design's alternatives, all slower or no faster: for row-major X,
+interleaving the dot products of several long rows read from memory (it defeats the
+hardware prefetcher, 1.5 to 2.5x slower); accumulating tile t-1 while reading tile
+t; software prefetching (of the next tile; one row of the next tile per row of the
+gradient update: 1e6 x 100 0.73 -> 0.55 of read; with 16-row tiles that stay in L1,
+the row 16 or 32 rows ahead per row of the margins or of the update: 27.4 ->
+30.7-34.6 ms); tiles of 1-4 rows; 4-row updates and 16- or 32-row tiles on 1e6 x 100.
+For short rows (4e6 x 10), where the per-row work is the limit: each tile
+transposed into a scratch and handled like X.T (5% faster in float64 but 1.6x
+slower for 2e6 x 16 float32, and much slower for long rows; the transposition alone
+costs 2.8 ns per row of 10); rows padded to 16 features with masked loads (margins
+1.6 -> 1.9 ns per row, update 2.7 -> 2.9, float32 in cache); the margins of tile t
+and the update of tile t-1 in one loop over the features (3.5 -> 3.2 ns per row
+for float32, 3.0 -> 3.3 for float64).  A gradient update that keeps 16 features of
+the gradient in registers across a tile's rows (compiled without reassociation, so
+that LLVM could not vectorise it along the rows) came out as scalar code, 2-3x
+slower.
 
 The measured limit of this design on a 2-core AMD EPYC (Zen 4): the loads and stores
 of a tile's two sweeps (about 80 cycles per 100-feature row in L1) are comparable to
@@ -64,6 +76,7 @@ from numba import njit, prange, uint64
 
 from . import _config
 from ._config import JIT_OPTIONS, REDUCTION_OPTIONS, TERMS_OPTIONS
+from ._llvm import prefetch_to_l2
 from ._math import loss_residual_curvature, sigmoid
 
 _PARALLEL_OPTIONS = dict(REDUCTION_OPTIONS, parallel=True)
@@ -173,12 +186,14 @@ def _margins_colmajor(X, t0, count, u, u0, out, out_start):
     # X is X.T here: row j of X holds feature j.  Eight (then four, then one) features
     # per pass over the tile's margins: one load and store of a margin per eight
     # multiply-adds (measured on 1e6 x 100 float64: 0.56 of read bandwidth one
-    # feature at a time, 0.86 eight at a time).
+    # feature at a time, 0.86 eight at a time).  While eight features are summed, the
+    # tile's segments of the next eight are prefetched (see _prefetch_features).
     n = u.shape[0]
     for i in range(count):
         out[_at(out_start, i)] = u0
     j = 0
     while j + 8 <= n:
+        _prefetch_features(X, j + 8, min(j + 16, n), t0, count)
         c0, c1, c2, c3 = u[j], u[j + 1], u[j + 2], u[j + 3]
         c4, c5, c6, c7 = u[j + 4], u[j + 5], u[j + 6], u[j + 7]
         for i in range(count):
@@ -200,6 +215,18 @@ def _margins_colmajor(X, t0, count, u, u0, out, out_start):
         for i in range(count):
             out[_at(out_start, i)] += c0 * X[j, _at(t0, i)]
         j += 1
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _prefetch_features(XT, j_start, j_stop, t0, count):
+    """Prefetch (into L2) the segments t0 .. t0+count of features j_start .. j_stop of
+    X.T.  A column-major tile is one short segment per feature (for 1e5 x 1000 float64,
+    96 rows: 768 bytes), too short for the hardware prefetcher to run ahead, so without
+    this the pass and the memory stream take turns.  Measured in one process on
+    1e5 x 1000 F, fraction of read bandwidth: float64 0.63-0.71 -> 0.76-0.77, float32
+    0.55-0.59 -> 0.67-0.69 (1e6 x 100 and 4e6 x 10 F, with long segments: no change)."""
+    for f in range(j_start, j_stop):
+        prefetch_to_l2(XT, f, t0, count)
 
 
 @njit(**TERMS_OPTIONS)
@@ -250,11 +277,12 @@ def _sigmoid_tile(z, start, count):
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_tile(X, colmajor, t0, count, r, out, o):
+def _accumulate_tile(X, colmajor, t0, count, r, out, o, next_count):
     """out[o, j] += Σ_i r[i] x_(t0+i),j for i < count and every feature j (the tile is
-    in cache by now): the gradient update."""
+    in cache by now): the gradient update.  For X.T, it also prefetches the next tile
+    (the next_count rows after this one), feature by feature as it goes."""
     if colmajor:
-        _accumulate_colmajor(X, t0, count, r, out, o, 0)
+        _accumulate_colmajor(X, t0, count, r, out, o, 0, t0 + count, next_count)
     else:
         _accumulate_rowmajor(X, t0, count, r, out, o)
 
@@ -288,13 +316,17 @@ def _accumulate_rowmajor(X, t0, count, r, out, o):
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_colmajor(X, t0, count, r, out, o, j0):
+def _accumulate_colmajor(X, t0, count, r, out, o, j0, next_t0, next_count):
     # out[o, j] for j0 <= j < n: the gradient update (j0 = 0) and, from j0 = j, row j
     # of the Gram matrix's upper triangle (_gram_features).  Eight (then four, then
-    # one) features per pass over the tile's residuals.
+    # one) features per pass over the tile's residuals; with each, the same features'
+    # segments of the next tile (rows next_t0 .. next_t0+next_count, none if 0) are
+    # prefetched, so that reading it from memory overlaps this update and the next
+    # tile's per-example terms.
     n = X.shape[0]
     j = j0
     while j + 8 <= n:
+        _prefetch_features(X, j, j + 8, next_t0, next_count)
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
         for i in range(count):
             k = _at(t0, i)
@@ -317,6 +349,7 @@ def _accumulate_colmajor(X, t0, count, r, out, o, j0):
         out[o, j + 7] += a7
         j += 8
     if j + 4 <= n:
+        _prefetch_features(X, j, j + 4, next_t0, next_count)
         a0 = a1 = a2 = a3 = 0.0
         for i in range(count):
             k = _at(t0, i)
@@ -331,6 +364,7 @@ def _accumulate_colmajor(X, t0, count, r, out, o, j0):
         out[o, j + 3] += a3
         j += 4
     while j < n:
+        _prefetch_features(X, j, j + 1, next_t0, next_count)
         acc = 0.0
         for i in range(count):
             acc += r[i] * X[j, _at(t0, i)]
@@ -341,10 +375,12 @@ def _accumulate_colmajor(X, t0, count, r, out, o, j0):
 # --- one pass over a block -----------------------------------------------------------
 
 @njit(**dict(REDUCTION_OPTIONS, inline="always"))
-def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, partials, k):
+def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, partials, k,
+                   next_count):
     """One tile's share of a pass (see _pass_block): margins, per-example step, gradient
-    update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i).  Inlined into
-    its callers (as a call it cost 4% on 4e6 x 10)."""
+    update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i).  next_count:
+    the rows of the next tile to prefetch during the update (X.T only; 0: none).
+    Inlined into its callers (as a call it cost 4% on 4e6 x 10)."""
     _margins_tile(X, colmajor, t0, count, u, u0, zt, 0)
     loss_sum = 0.0
     if mode == HESSP:
@@ -356,7 +392,7 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
     r_sum = 0.0
     for i in range(count):
         r_sum += zt[i]
-    _accumulate_tile(X, colmajor, t0, count, zt, partials, k)
+    _accumulate_tile(X, colmajor, t0, count, zt, partials, k, next_count)
     return r_sum, loss_sum
 
 
@@ -376,7 +412,8 @@ def _pass_block(k, X, colmajor, u, u0, mode, y, s, d, tile, block_rows, z, parti
     for t0 in range(start, stop, tile):
         count = min(tile, stop - t0)
         r_sum, loss_sum = _evaluate_tile(
-            X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, partials, k
+            X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, partials, k,
+            min(tile, stop - t0 - count),
         )
         r_total += r_sum
         loss_total += loss_sum
@@ -435,7 +472,7 @@ def _gram_features(A, a0, count, d, d0, coef, G):
         for i in range(count):
             cross += coef[i]
         G[j, n] += cross
-        _accumulate_colmajor(A, a0, count, coef, G, j, j)
+        _accumulate_colmajor(A, a0, count, coef, G, j, j, 0, 0)
     d_sum = 0.0
     for i in range(count):
         d_sum += d[_at(d0, i)]
@@ -463,8 +500,9 @@ def _gram_block(k, X, colmajor, u, u0, fused, y, s, d, tile, block_rows, z, part
     for t0 in range(start, stop, tile):
         count = min(tile, stop - t0)
         if fused:
+            # next tile not prefetched: _gram_tile still reads this one from cache
             r_sum, loss_sum = _evaluate_tile(
-                X, colmajor, t0, count, u, u0, LOSS_GRAD, y, s, d, zt, losses, partials, k
+                X, colmajor, t0, count, u, u0, LOSS_GRAD, y, s, d, zt, losses, partials, k, 0
             )
             r_total += r_sum
             loss_total += loss_sum
