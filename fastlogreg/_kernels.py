@@ -223,8 +223,11 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     X.T.  A column-major tile is one short segment per feature (for 1e5 x 1000 float64,
     96 rows: 768 bytes), too short for the hardware prefetcher to run ahead, so without
     this the pass and the memory stream take turns.  Measured in one process on
-    1e5 x 1000 F, fraction of read bandwidth: float64 0.63-0.71 -> 0.76-0.77, float32
-    0.55-0.59 -> 0.67-0.69 (1e6 x 100 and 4e6 x 10 F, with long segments: no change)."""
+    1e5 x 1000 F, fraction of read bandwidth with the VM reading at 24-34 GB/s: float64
+    0.63-0.71 -> 0.75-0.77, float32 0.55-0.59 -> 0.67-0.69; at 55 GB/s, float64
+    0.54-0.56 -> 0.57-0.61 and float32 0.40 -> 0.48 (1e6 x 100 and 4e6 x 10 F, with
+    long segments, and row-major X: no change).  Tiles of 384 to 1024 KiB gave no
+    consistent gain over 768 KiB with these prefetches."""
     for f in range(j_start, j_stop):
         prefetch_to_l2(XT, f, t0, count)
 

@@ -1,0 +1,57 @@
+"""The kernels' tiling: blocks of several tiles, for either memory order, give the
+reference sums (the gradient update of each column-major tile also prefetches the next
+one: a prefetch must never change a result, nor the array)."""
+
+import numpy as np
+import pytest
+import reference
+from numba import njit
+from numpy.testing import assert_allclose
+
+from fastlogreg import _kernels
+from fastlogreg._llvm import prefetch_to_l2
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [3, 13, 29])  # 8-, 4- and 1-feature steps of X.T's loops
+def test_blocks_of_several_tiles_match_the_reference(n, dtype, order):
+    rng = np.random.default_rng(11)
+    m = 1500
+    X = np.asarray(rng.standard_normal((m, n)), dtype=dtype, order=order)
+    y = (rng.random(m) < 0.5).astype(np.float64)
+    w = rng.standard_normal(n)
+    colmajor = order == "F"
+    # two blocks of 750 rows, each of 11 tiles of 64 rows and a last one of 46 (the
+    # planner gives X this small one tile per block)
+    tile, block_rows, n_blocks = 64, 750, 2
+    z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
+    data = X.T if colmajor else X
+    before = X.copy()
+    _kernels.pass_serial(data, colmajor, w, 0.3, _kernels.LOSS_GRAD, y, np.empty(0), np.empty(0),
+                         tile, block_rows, z, partials)
+    sums = np.empty(n + 2)
+    _kernels.merge_partials(partials, sums)
+    J, dw, db = reference.cost_and_gradient(X.astype(np.float64), y, w, 0.3, np.ones(m))
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    assert_allclose(sums[n + 1] / m, J, rtol=rtol)
+    assert_allclose(sums[:n] / m, dw, rtol=rtol * 10, atol=rtol * 1e-2)
+    assert_allclose(sums[n] / m, db, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_array_equal(X, before)
+
+
+@njit
+def _prefetch_every_segment(A, count):
+    for row in range(A.shape[0]):
+        for col in range(0, A.shape[1] - count + 1):
+            prefetch_to_l2(A, row, col, count)
+    prefetch_to_l2(A, 0, 0, 0)  # nothing to fetch
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_prefetch_leaves_the_array_as_it_was(dtype):
+    A = np.arange(3 * 37, dtype=dtype).reshape(3, 37)
+    before = A.copy()
+    for count in (1, 5, 37):
+        _prefetch_every_segment(A, count)
+    np.testing.assert_array_equal(A, before)
