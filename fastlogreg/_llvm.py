@@ -50,8 +50,13 @@ def prefetch_to_l2(typingctx, A, row, col, count):
         )
         # llvm.prefetch(address, 0 = read, 2 = locality: keep in L2 (prefetcht1), 1 = data)
         flags = [ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)]
-        first_line = builder.and_(start, ir.Constant(intp, -64))
         stop = builder.add(start, builder.mul(n_items, itemsize))
+        # from the line that holds A[row, col]; no line at all for count <= 0
+        first_line = builder.select(
+            builder.icmp_signed(">", n_items, ir.Constant(intp, 0)),
+            builder.and_(start, ir.Constant(intp, -64)),
+            stop,
+        )
         with cgutils.for_range_slice(builder, first_line, stop, ir.Constant(intp, 64)) as (line, _):
             builder.call(prefetch, [builder.inttoptr(line, byte_ptr)] + flags)
         return context.get_dummy_value()
