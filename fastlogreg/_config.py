@@ -32,8 +32,8 @@ FASTMATH = {"reassoc", "contract", "nsz", "arcp"} if _USE_FASTMATH else False
 
 # numba's cache key does not include the compile flags, so code compiled without
 # fast-math is never cached (it would be mixed up with the default build).  Nor does
-# the key see this module: after editing a constant below, delete the cache
-# (fastlogreg/__pycache__/*.nbi and *.nbc).
+# the key see this module (nor _math.py or _llvm.py): after editing a constant below,
+# delete the cache (fastlogreg/__pycache__/*.nbi and *.nbc; see README, Development).
 CACHE = _env_flag("FASTLOGREG_CACHE", True) and _USE_FASTMATH
 
 # Options shared by every jitted function: exact IEEE arithmetic.  The scalar math
