@@ -58,7 +58,8 @@ TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 # Rows are processed in tiles (see _kernels).  Row-major X: 64 rows (fewer, but at
 # least 8, when that exceeds 512 KiB, so that the tile stays in the L2 cache).
 # Measured with the real kernel in one process, tiles of 8 to 1024 rows: 64 was best
-# or within noise of the best for 4e6 x 10, 1e6 x 100 and 1e5 x 1000.  Column-major X:
+# or within noise of the best for 4e6 x 10 float64, 1e6 x 100 and 1e5 x 1000 (shorter
+# rows: TINY_ROW_BYTES below).  Column-major X:
 # tiles of about 768 KiB (64 to 2048 rows), so that each feature's segment is long
 # enough for the hardware prefetcher while the tile stays in the 1 MiB L2 cache
 # (measured on 1e6 x 100 float64 F, eight features at a time: 0.83 of read bandwidth
@@ -66,6 +67,18 @@ TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 ROWMAJOR_TILE_ROWS = 64
 ROWMAJOR_MAX_TILE_BYTES = 512 * 1024
 MIN_TILE_ROWS_ROWMAJOR = 8
+
+# Row-major rows of at most this many bytes (5 float64 or 10 float32 features) go in
+# tiles of TINY_ROW_TILE_ROWS rows instead: the per-tile work is then a larger share
+# of the pass.  Measured in one process against 64-row tiles: 4e6 x 10 float32 18.3
+# -> 16.2 and 18.1 -> 16.6 ms, 8e6 x 5 float32 30.9 -> 26.9 ms, 8e6 x 5 float64 32.9
+# -> 29.4 ms, 1.6e7 x 2 float32 55.3 -> 46.2 ms; for longer rows 1024-row tiles were
+# no faster (2.5e6 x 16 float32, 4e6 x 10 float64) or slower (1.5e6 x 30 float32:
+# 9.0 -> 9.7 ms).  Passes only: the Gram kernel, which transposes each tile into a
+# scratch, keeps its small tiles (4e6 x 10 float32 gradient + Gram: 58 ms with
+# 64-row tiles, 78 ms with 1024).
+TINY_ROW_BYTES = 40
+TINY_ROW_TILE_ROWS = 1024
 COLMAJOR_TILE_BYTES = 768 * 1024
 MIN_TILE_ROWS_COLMAJOR = 64
 MAX_TILE_ROWS_COLMAJOR = 2048

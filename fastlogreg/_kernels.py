@@ -89,15 +89,19 @@ HESSP = 1  # d_i z_i, for a Hessian-vector product
 @njit(**JIT_OPTIONS)
 def plan(m, n, itemsize, colmajor):
     """(tile_rows, block_rows, n_blocks) for an (m, n) X: a function of the shape only."""
-    return plan_blocks(m, n, itemsize, colmajor, _config.MAX_BLOCKS)
+    return plan_blocks(m, n, itemsize, colmajor, _config.MAX_BLOCKS, True)
 
 
 @njit(**JIT_OPTIONS)
-def plan_blocks(m, n, itemsize, colmajor, max_blocks):
-    """plan, with at most max_blocks blocks."""
+def plan_blocks(m, n, itemsize, colmajor, max_blocks, tiny_row_tiles):
+    """plan, with at most max_blocks blocks; tiny_row_tiles: long tiles for row-major
+    rows of at most _config.TINY_ROW_BYTES (a pass; not the Gram kernel, whose
+    transposed tile should stay small)."""
     if colmajor:
         tile = _config.COLMAJOR_TILE_BYTES // max(n * itemsize, 1)
         tile = max(_config.MIN_TILE_ROWS_COLMAJOR, min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
+    elif tiny_row_tiles and n * itemsize <= _config.TINY_ROW_BYTES:
+        tile = _config.TINY_ROW_TILE_ROWS
     else:
         tile = _config.ROWMAJOR_MAX_TILE_BYTES // max(n * itemsize, 1)
         tile = max(_config.MIN_TILE_ROWS_ROWMAJOR, min(tile, _config.ROWMAJOR_TILE_ROWS))

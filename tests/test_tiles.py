@@ -8,7 +8,7 @@ import reference
 from numba import njit
 from numpy.testing import assert_allclose
 
-from fastlogreg import _kernels
+from fastlogreg import _config, _kernels
 from fastlogreg._llvm import prefetch_to_l2
 
 
@@ -55,3 +55,17 @@ def test_prefetch_leaves_the_array_as_it_was(dtype):
     for count in (1, 5, 37):
         _prefetch_every_segment(A, count)
     np.testing.assert_array_equal(A, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tile_rows_follow_the_row_length(dtype):
+    itemsize = np.dtype(dtype).itemsize
+    tiny_n = _config.TINY_ROW_BYTES // itemsize  # the longest "tiny" row
+    tiny = _kernels.plan_blocks(10**6, tiny_n, itemsize, False, 128, True)[0]
+    gram = _kernels.plan_blocks(10**6, tiny_n, itemsize, False, 32, False)[0]
+    longer = _kernels.plan_blocks(10**6, tiny_n + 1, itemsize, False, 128, True)[0]
+    assert tiny == _config.TINY_ROW_TILE_ROWS
+    assert gram == longer == _config.ROWMAJOR_TILE_ROWS
+    # column-major X has its own tiles, whatever its row length
+    assert _kernels.plan_blocks(10**6, tiny_n, itemsize, True, 128, True)[0] == \
+        _config.MAX_TILE_ROWS_COLMAJOR
