@@ -189,18 +189,19 @@ def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYT
     order = "F" if colmajor else "C"
     small = Problem(np.array(X[:rows], order=order), y[:rows])
     problem = Problem(X, y)
-    if kernel == "hessp":
-        hess_weights = np.empty(m)
-        problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
-        mode, d_small = _kernels.HESSP, hess_weights[:rows].copy()
-        run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
-    else:
-        mode, d_small = _kernels.LOSS_GRAD, NO_WEIGHTS
-        run = lambda: problem.loss_grad_sums(w, b)  # noqa: E731
     # One block over the small copy (a block per tile would add per-block costs that
     # the full pass, with thousands of rows per block, does not have).
     tile_s, block_rows_s, n_blocks_s = _kernels.plan_blocks(rows, n, X.itemsize, colmajor, 1, True)
     z_s, partials_s = _kernels.allocate_workspace(n, n_blocks_s, tile_s)
+    if kernel == "hessp":
+        hess_weights = np.empty(m)
+        problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
+        mode, d_small = _kernels.HESSP, hess_weights[:rows].copy()
+        tile_s = _kernels.hessp_tile(tile_s, n, X.itemsize, colmajor)  # as Problem's
+        run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
+    else:
+        mode, d_small = _kernels.LOSS_GRAD, NO_WEIGHTS
+        run = lambda: problem.loss_grad_sums(w, b)  # noqa: E731
     threads = numba.get_num_threads()
     reps = max(1, round(m / threads / rows))
 

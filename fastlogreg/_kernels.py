@@ -113,6 +113,16 @@ def plan_blocks(m, n, itemsize, colmajor, max_blocks, tiny_row_tiles):
 
 
 @njit(**JIT_OPTIONS)
+def hessp_tile(tile, n, itemsize, colmajor):
+    """The tile of a Hessian-vector pass over the blocks that plan gave with ``tile``:
+    shorter for tiny row-major rows (see _config.TINY_ROW_HESSP_TILE_ROWS), else the
+    same."""
+    if not colmajor and n * itemsize <= _config.TINY_ROW_BYTES:
+        return min(tile, _config.TINY_ROW_HESSP_TILE_ROWS)
+    return tile
+
+
+@njit(**JIT_OPTIONS)
 def allocate_workspace(n, n_blocks, tile):
     """Scratch for one kernel call: per block, 2 tiles of float64 values (margins /
     residuals, then losses) and a row of float64 partial sums (n + 2)."""

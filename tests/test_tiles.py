@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 
 from fastlogreg import _config, _kernels
 from fastlogreg._llvm import prefetch_to_l2
+from fastlogreg._problem import Problem
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -66,6 +67,28 @@ def test_tile_rows_follow_the_row_length(dtype):
     longer = _kernels.plan_blocks(10**6, tiny_n + 1, itemsize, False, 128, True)[0]
     assert tiny == _config.TINY_ROW_TILE_ROWS
     assert gram == longer == _config.ROWMAJOR_TILE_ROWS
+    # a Hessian-vector pass over tiny rows: shorter tiles over the same blocks
+    hessp = _kernels.hessp_tile(tiny, tiny_n, itemsize, False)
+    assert hessp == _config.TINY_ROW_HESSP_TILE_ROWS and tiny % hessp == 0
+    assert _kernels.hessp_tile(longer, tiny_n + 1, itemsize, False) == longer
+    assert _kernels.hessp_tile(2048, tiny_n, itemsize, True) == 2048
     # column-major X has its own tiles, whatever its row length
     assert _kernels.plan_blocks(10**6, tiny_n, itemsize, True, 128, True)[0] == \
         _config.MAX_TILE_ROWS_COLMAJOR
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hessp_over_tiny_rows_matches_the_dense_formula(dtype):
+    # 3 features: tiny rows, so H·v runs with shorter tiles than the gradient pass
+    rng = np.random.default_rng(3)
+    m, n = 3000, 3
+    X = rng.standard_normal((m, n)).astype(dtype)
+    y = (rng.random(m) < 0.5).astype(np.float64)
+    problem = Problem(X, y)
+    assert problem._hessp_tile < problem._tile
+    d = rng.random(m)
+    v, vb = rng.standard_normal(n), 0.4
+    X64 = X.astype(np.float64)
+    dz = d * (X64 @ v + vb)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    assert_allclose(problem.hessp_sums(d, v, vb), np.append(X64.T @ dz, dz.sum()), rtol=rtol)
