@@ -197,7 +197,6 @@ def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYT
         hess_weights = np.empty(m)
         problem.loss_grad_sums(w, b, hess_weights)  # the Hessian weights at (w, b)
         mode, d_small = _kernels.HESSP, hess_weights[:rows].copy()
-        tile_s = _kernels.hessp_tile(tile_s, n, X.itemsize, colmajor)  # as Problem's
         run = lambda: problem.hessp_sums(hess_weights, w, b)  # noqa: E731
     else:
         mode, d_small = _kernels.LOSS_GRAD, NO_WEIGHTS

@@ -58,8 +58,8 @@ TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 # Rows are processed in tiles (see _kernels).  Row-major X: 64 rows (fewer, but at
 # least 8, when that exceeds 512 KiB, so that the tile stays in the L2 cache).
 # Measured with the real kernel in one process, tiles of 8 to 1024 rows: 64 was best
-# or within noise of the best for 4e6 x 10 float64, 1e6 x 100 and 1e5 x 1000 (shorter
-# rows: TINY_ROW_BYTES below).  Column-major X:
+# or within noise of the best for 1e6 x 100 and 1e5 x 1000 (short rows: see
+# REGISTER_ROW_TILE_ROWS below).  Column-major X:
 # tiles of about 768 KiB (64 to 2048 rows), so that each feature's segment is long
 # enough for the hardware prefetcher while the tile stays in the 1 MiB L2 cache
 # (measured on 1e6 x 100 float64 F, eight features at a time: 0.83 of read bandwidth
@@ -67,36 +67,24 @@ TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 ROWMAJOR_TILE_ROWS = 64
 ROWMAJOR_MAX_TILE_BYTES = 512 * 1024
 MIN_TILE_ROWS_ROWMAJOR = 8
-
-# Row-major rows of at most this many bytes (5 float64 or 10 float32 features) go in
-# tiles of TINY_ROW_TILE_ROWS rows instead: the per-tile work is then a larger share
-# of the pass.  Measured in one process against 64-row tiles: 4e6 x 10 float32 18.3
-# -> 16.2 and 18.1 -> 16.6 ms, 8e6 x 5 float32 30.9 -> 26.9 ms, 8e6 x 5 float64 32.9
-# -> 29.4 ms, 1.6e7 x 2 float32 55.3 -> 46.2 ms; for longer rows 1024-row tiles were
-# no faster (2.5e6 x 16 float32, 4e6 x 10 float64) or slower (1.5e6 x 30 float32:
-# 9.0 -> 9.7 ms).  Passes only: the Gram kernel, which transposes each tile into a
-# scratch, keeps its small tiles (4e6 x 10 float32 gradient + Gram: 58 ms with
-# 64-row tiles, 78 ms with 1024).
-TINY_ROW_BYTES = 40
-TINY_ROW_TILE_ROWS = 1024
-# ... but a Hessian-vector pass over such rows, which has no per-example exp or log to
-# amortise, is fastest with 256-row tiles (a divisor of the above, so that it runs over
-# the same blocks).  Measured in one process, 4e6 x 10 float32 H·v with 64 / 256 /
-# 1024-row tiles: 11.5 / 10.4 / 11.8 ms and 11.6 / 10.8 / 11.8 ms; 8e6 x 5 float64:
-# 20.6 / 18.8 / 21.6 ms.
-TINY_ROW_HESSP_TILE_ROWS = 256
 COLMAJOR_TILE_BYTES = 768 * 1024
 MIN_TILE_ROWS_COLMAJOR = 64
 MAX_TILE_ROWS_COLMAJOR = 2048
 
-# Row-major rows of at most this many bytes (e.g. 10 float64 features) are handled
-# four at a time, in the margins and in the gradient update: for short rows the
-# per-row overhead (loop setup, horizontal sum, load and store of the gradient)
-# dominates.  Measured in one process on 4e6 x 10 float64: 0.41 of read bandwidth
-# one row at a time, 0.43-0.52 four at a time.  Longer rows get their margins one
-# row at a time: two or four rows streamed from memory at once were measured 1.5x
-# slower on 1e6 x 100 (the hardware prefetcher loses track).
-SHORT_ROW_BYTES = 128
+# Row-major rows of at most this many features get the margins and the gradient
+# update of _llvm (margins_rows, accumulate_rows), written in LLVM IR: for short rows
+# the per-row overhead of a loop over the features (its setup, the horizontal sum of
+# a dot product, a load and store of the gradient per row) dominates.  Longer rows keep
+# numba's loops, which LLVM vectorises along the row.
+REGISTER_ROW_MAX_FEATURES = 32
+# ... and a pass over such rows goes in tiles of this many rows (at most 256 KiB):
+# the per-tile work (the per-example terms' loop, the sums into registers and out of
+# them) is then a smaller share.  Measured in one process, tiles of 64 / 256 / 1024 /
+# 2048 rows: 4e6 x 10 float32 21.4 / 17.6 / 15.1 ms (2048: 7% faster than 1024),
+# float64 25.8 / 21.0 / 18.8 ms, 1.2e6 x 32 float64 16.1 / 12.9 / 11.3 ms, 8e6 x 5
+# float64 32.9 / 29.3 / 25.4 ms; H·v 4e6 x 10 float32 15.4 / 14.1 / 12.5 ms, float64
+# 14.6 / 16.3 / 15.4 ms (within noise), 1.2e6 x 32 float64 13.3 / 11.0 / 9.9 ms.
+REGISTER_ROW_TILE_ROWS = 1024
 
 # The rows are split into at most this many blocks; each block is one parallel task
 # with its own row of float64 partial sums, merged in block order.  The split depends

@@ -25,7 +25,17 @@ features at a time, so that each margin and gradient entry is loaded and stored 
 per eight multiply-adds.  A column-major tile is one short segment per feature, which
 the hardware prefetcher does not run ahead on, so those segments are prefetched in
 software: the next eight features' while the margins sum eight, and the next tile's,
-feature by feature, during the gradient update (see _prefetch_features).
+feature by feature, during the gradient update (see _prefetch_features).  Row-major
+rows of up to 32 features (_config.REGISTER_ROW_MAX_FEATURES) go through the vector
+kernels of _llvm instead of numba's loops, in tiles of 1024 rows: margins_rows sums
+the dot products of eight rows across lanes together, accumulate_rows keeps the
+gradient in registers across the tile.  Measured in one process against numba's
+loops (4 rows at a time, 64- or 1024-row tiles): 4e6 x 10 float32 21.5 -> 13.6 ms,
+float64 24.9 -> 16.7 ms, 8e6 x 5 float64 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.0 ->
+8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3 ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms,
+float64 27.4 -> 15.3 ms; gradient + Gram 4e6 x 10 float64 75.5 -> 65.5 ms.  On long
+rows accumulate_rows was no faster in a full pass (1e6 x 100 and 1e5 x 1000, float32
+and float64: 0.97 to 1.06 of the time of numba's loops), so they keep those.
 
 Measured on this design's alternatives, all slower or no faster: for row-major X,
 interleaving the dot products of several long rows read from memory (it defeats the
@@ -40,10 +50,12 @@ slower for 2e6 x 16 float32, and much slower for long rows; the transposition al
 costs 2.8 ns per row of 10); rows padded to 16 features with masked loads (margins
 1.6 -> 1.9 ns per row, update 2.7 -> 2.9, float32 in cache); the margins of tile t
 and the update of tile t-1 in one loop over the features (3.5 -> 3.2 ns per row
-for float32, 3.0 -> 3.3 for float64).  A gradient update that keeps 16 features of
-the gradient in registers across a tile's rows (compiled without reassociation, so
-that LLVM could not vectorise it along the rows) came out as scalar code, 2-3x
-slower.
+for float32, 3.0 -> 3.3 for float64); a gradient update that keeps 16 features of
+the gradient in registers across a tile's rows, written in numba and compiled without
+reassociation (so that LLVM could not vectorise it along the rows), came out as
+scalar code, 2-3x slower (written in LLVM IR, _llvm.accumulate_rows, it is 2-3x
+faster than numba's loops: 4e6 x 10 in cache, 3.0 -> 1.4 ns per row for float32,
+4.4 -> 1.5 for float64).
 
 The measured limit of this design on a 2-core AMD EPYC (Zen 4): the loads and stores
 of a tile's two sweeps (about 80 cycles per 100-feature row in L1) are comparable to
@@ -76,7 +88,7 @@ from numba import njit, prange, uint64
 
 from . import _config
 from ._config import JIT_OPTIONS, REDUCTION_OPTIONS, TERMS_OPTIONS
-from ._llvm import prefetch_to_l2
+from ._llvm import accumulate_rows, margins_rows, prefetch_to_l2
 from ._math import loss_residual_curvature, sigmoid
 
 _PARALLEL_OPTIONS = dict(REDUCTION_OPTIONS, parallel=True)
@@ -86,6 +98,12 @@ LOSS_GRAD = 0  # residual s_i (a_i - y_i), loss s_i L_i, optionally d_i = s_i σ
 HESSP = 1  # d_i z_i, for a Hessian-vector product
 
 
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _register_rows(n):
+    """Row-major rows short enough for the register kernels of _llvm (see _config)."""
+    return n <= _config.REGISTER_ROW_MAX_FEATURES
+
+
 @njit(**JIT_OPTIONS)
 def plan(m, n, itemsize, colmajor):
     """(tile_rows, block_rows, n_blocks) for an (m, n) X: a function of the shape only."""
@@ -93,15 +111,15 @@ def plan(m, n, itemsize, colmajor):
 
 
 @njit(**JIT_OPTIONS)
-def plan_blocks(m, n, itemsize, colmajor, max_blocks, tiny_row_tiles):
-    """plan, with at most max_blocks blocks; tiny_row_tiles: long tiles for row-major
-    rows of at most _config.TINY_ROW_BYTES (a pass; not the Gram kernel, whose
-    transposed tile should stay small)."""
+def plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles):
+    """plan, with at most max_blocks blocks; register_row_tiles: long tiles for the
+    row-major rows of the register kernels (see _config.REGISTER_ROW_TILE_ROWS; a pass,
+    not the Gram kernel, whose transposed tile should stay small)."""
     if colmajor:
         tile = _config.COLMAJOR_TILE_BYTES // max(n * itemsize, 1)
         tile = max(_config.MIN_TILE_ROWS_COLMAJOR, min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
-    elif tiny_row_tiles and n * itemsize <= _config.TINY_ROW_BYTES:
-        tile = _config.TINY_ROW_TILE_ROWS
+    elif register_row_tiles and _register_rows(n):
+        tile = _config.REGISTER_ROW_TILE_ROWS
     else:
         tile = _config.ROWMAJOR_MAX_TILE_BYTES // max(n * itemsize, 1)
         tile = max(_config.MIN_TILE_ROWS_ROWMAJOR, min(tile, _config.ROWMAJOR_TILE_ROWS))
@@ -110,16 +128,6 @@ def plan_blocks(m, n, itemsize, colmajor, max_blocks, tiny_row_tiles):
     block_rows = tile * tiles_per_block
     n_blocks = max((m + block_rows - 1) // block_rows, 1)
     return tile, block_rows, n_blocks
-
-
-@njit(**JIT_OPTIONS)
-def hessp_tile(tile, n, itemsize, colmajor):
-    """The tile of a Hessian-vector pass over the blocks that plan gave with ``tile``:
-    shorter for tiny row-major rows (see _config.TINY_ROW_HESSP_TILE_ROWS), else the
-    same."""
-    if not colmajor and n * itemsize <= _config.TINY_ROW_BYTES:
-        return min(tile, _config.TINY_ROW_HESSP_TILE_ROWS)
-    return tile
 
 
 @njit(**JIT_OPTIONS)
@@ -151,12 +159,6 @@ def _at(t0, i):
     return uint64(t0) + uint64(i)
 
 
-@njit(**dict(JIT_OPTIONS, inline="always"))
-def _short_rows(X, n):
-    """Row-major rows short enough to be handled four at a time (see _config)."""
-    return n * X.itemsize <= _config.SHORT_ROW_BYTES
-
-
 # --- the three steps of a tile --------------------------------------------------------
 
 @njit(**REDUCTION_OPTIONS)
@@ -171,28 +173,15 @@ def _margins_tile(X, colmajor, t0, count, u, u0, out, out_start):
 @njit(**REDUCTION_OPTIONS)
 def _margins_rowmajor(X, t0, count, u, u0, out, out_start):
     n = u.shape[0]
-    i = 0
-    if _short_rows(X, n):
-        # Short rows: four dot products per pass over u, sharing the loop overhead.
-        while i + 4 <= count:
-            row = _at(t0, i)
-            a0 = a1 = a2 = a3 = 0.0
-            for j in range(n):
-                uj = u[j]
-                a0 += X[row, j] * uj
-                a1 += X[row + 1, j] * uj
-                a2 += X[row + 2, j] * uj
-                a3 += X[row + 3, j] * uj
-            k = _at(out_start, i)
-            out[k], out[k + 1], out[k + 2], out[k + 3] = a0 + u0, a1 + u0, a2 + u0, a3 + u0
-            i += 4
-    while i < count:
+    if _register_rows(n):
+        margins_rows(X, t0, count, u, u0, out, out_start)
+        return
+    for i in range(count):
         row = _at(t0, i)
         acc = 0.0
         for j in range(n):
             acc += X[row, j] * u[j]
         out[_at(out_start, i)] = acc + u0
-        i += 1
 
 
 @njit(**REDUCTION_OPTIONS)
@@ -306,19 +295,16 @@ def _accumulate_tile(X, colmajor, t0, count, r, out, o, next_count):
 
 @njit(**REDUCTION_OPTIONS)
 def _accumulate_rowmajor(X, t0, count, r, out, o):
-    # Several rows per load and store of out[o]: the update is bound by the loads and
-    # stores of out[o] (measured in one process, fraction of read bandwidth, one row ->
-    # two rows at a time: 1e6 x 100 float32 0.61 -> 0.69, 1e5 x 1000 0.88 -> 0.92).
+    # Short rows: the sums stay in registers across the tile (see _llvm.accumulate_rows).
+    # Long rows: two rows per load and store of out[o], which bounds the update
+    # (measured in one process, fraction of read bandwidth, one row -> two rows at a
+    # time: 1e6 x 100 float32 0.61 -> 0.69, 1e5 x 1000 0.88 -> 0.92).
     n = X.shape[1]
+    if _register_rows(n):
+        accumulate_rows(X, t0, count, r, out, o)
+        return
     o = uint64(o)  # unsigned: see _at
     i = 0
-    if _short_rows(X, n):
-        while i + 4 <= count:
-            row = _at(t0, i)
-            r0, r1, r2, r3 = r[i], r[i + 1], r[i + 2], r[i + 3]
-            for j in range(n):
-                out[o, j] += (r0 * X[row, j] + r1 * X[row + 1, j]) + (r2 * X[row + 2, j] + r3 * X[row + 3, j])
-            i += 4
     while i + 2 <= count:
         row = _at(t0, i)
         r0, r1 = r[i], r[i + 1]

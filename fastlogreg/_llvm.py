@@ -62,3 +62,247 @@ def prefetch_to_l2(typingctx, A, row, col, count):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# --- kernels for short row-major rows, in 8-wide float64 vectors ----------------------
+# LLVM vectorises numba's loops along the row: for rows of a few features that leaves
+# most of the work in per-row overhead (loop setup, the horizontal sum of each dot
+# product, a load and store of the gradient per row).  These two kernels are written
+# in vectors instead: the gradient sums stay in registers across a tile, the margins of
+# eight rows are summed across lanes together.  Masked loads read each row's last,
+# partial vector without touching memory past it.
+
+_LANES = 8  # float64 lanes of an AVX-512 register
+_SWEEP_VECTORS = 4  # accumulators per sweep of accumulate_rows: 32 features
+_MARGIN_ROWS = 8  # rows whose dot products margins_rows sums across lanes together
+_MAX_ROW_VECTORS = 4  # margins_rows: rows of at most 32 features
+
+
+class _VectorCode:
+    """The IR builder helpers the two kernels share: constants, 8-lane vectors of X's
+    element type and of float64, masks, and the LLVM intrinsics they call."""
+
+    def __init__(self, context, builder, element_type):
+        self.builder = builder
+        self.intp = context.get_value_type(types.intp)
+        self.i32 = ir.IntType(32)
+        self.elem = context.get_data_type(element_type)
+        self.itemsize = context.get_abi_sizeof(self.elem)
+        self.double = ir.DoubleType()
+        self.vx = ir.VectorType(self.elem, _LANES)
+        self.vd = ir.VectorType(self.double, _LANES)
+        self.vmask = ir.VectorType(ir.IntType(1), _LANES)
+        self.vindex = ir.VectorType(self.intp, _LANES)
+        self.zero_x = ir.Constant(self.vx, [0.0] * _LANES)
+        self.zero_d = ir.Constant(self.vd, [0.0] * _LANES)
+        self.all_lanes = ir.Constant(self.vmask, [1] * _LANES)
+        x_kind = "v8f64" if self.elem == self.double else "v8f32"
+        self._load_x = self._declare(f"llvm.masked.load.{x_kind}.p0", self.vx,
+                                     [self.vx.as_pointer(), self.i32, self.vmask, self.vx])
+        self._load_d = self._declare("llvm.masked.load.v8f64.p0", self.vd,
+                                     [self.vd.as_pointer(), self.i32, self.vmask, self.vd])
+        self._store_d = self._declare("llvm.masked.store.v8f64.p0", ir.VoidType(),
+                                      [self.vd, self.vd.as_pointer(), self.i32, self.vmask])
+        self._fma = self._declare("llvm.fma.v8f64", self.vd, [self.vd, self.vd, self.vd])
+
+    def _declare(self, name, ret, arg_types):
+        return cgutils.get_or_insert_function(self.builder.module, ir.FunctionType(ret, arg_types), name)
+
+    def const(self, value):
+        return ir.Constant(self.intp, value)
+
+    def add(self, *values):
+        total = values[0]
+        for value in values[1:]:
+            total = self.builder.add(total, value)
+        return total
+
+    def scaled(self, index, scale):
+        """index * scale (an intp value times a Python int)."""
+        return self.builder.mul(index, self.const(scale))
+
+    def address(self, array_struct, row):
+        """The address of row ``row`` of a 2-D array (an intp)."""
+        stride = self.builder.extract_value(array_struct.strides, 0)
+        return self.add(self.builder.ptrtoint(array_struct.data, self.intp), self.builder.mul(row, stride))
+
+    def splat(self, value, vector_type):
+        undef = ir.Constant(vector_type, ir.Undefined)
+        one = self.builder.insert_element(undef, value, ir.Constant(self.i32, 0))
+        zeros = ir.Constant(ir.VectorType(self.i32, _LANES), [0] * _LANES)
+        return self.builder.shuffle_vector(one, undef, zeros)
+
+    def lanes_below(self, first, limit):
+        """The mask of the lanes l with first + l < limit."""
+        lane_numbers = ir.Constant(self.vindex, list(range(_LANES)))
+        lanes = self.builder.add(self.splat(first, self.vindex), lane_numbers)
+        return self.builder.icmp_signed("<", lanes, self.splat(limit, self.vindex))
+
+    def load_x(self, address, mask):
+        """8 elements of X from ``address`` (those in mask; 0 elsewhere), as float64."""
+        pointer = self.builder.inttoptr(address, self.vx.as_pointer())
+        alignment = ir.Constant(self.i32, self.itemsize)
+        x = self.builder.call(self._load_x, [pointer, alignment, mask, self.zero_x])
+        return x if self.elem == self.double else self.builder.fpext(x, self.vd)
+
+    def load_d(self, address, mask):
+        pointer = self.builder.inttoptr(address, self.vd.as_pointer())
+        return self.builder.call(self._load_d, [pointer, ir.Constant(self.i32, 8), mask, self.zero_d])
+
+    def store_d(self, value, address, mask):
+        pointer = self.builder.inttoptr(address, self.vd.as_pointer())
+        self.builder.call(self._store_d, [value, pointer, ir.Constant(self.i32, 8), mask])
+
+    def load_scalar(self, address):
+        return self.builder.load(self.builder.inttoptr(address, self.double.as_pointer()))
+
+    def fma(self, a, b, c):
+        return self.builder.call(self._fma, [a, b, c])
+
+
+def _intp_args(context, builder, signature, args, positions):
+    return [context.cast(builder, args[i], signature.args[i], types.intp) for i in positions]
+
+
+@intrinsic
+def accumulate_rows(typingctx, X, t0, count, r, out, o):
+    """out[o, j] += Σ_i r[i] X[t0 + i, j] for i < count and every j (X 2-D C-contiguous,
+    float32 or float64; r 1-D and out 2-D, float64, C-contiguous), the sums held in
+    registers.  The features go in sweeps of up to 32: each sweep runs down the rows,
+    two at a time, multiplying each row's segment into 8-wide float64 accumulators (two
+    sets, one per row of a pair, so that consecutive rows do not wait on each other's
+    fused multiply-add), and adds them to out once at its end, instead of loading and
+    storing out once per row or two.  The last sweep uses masked loads and only as many
+    accumulators as it has features."""
+    sig = types.void(X, t0, count, r, out, o)
+
+    def codegen(context, builder, signature, args):
+        x_type, _, _, r_type, out_type, _ = signature.args
+        vc = _VectorCode(context, builder, x_type.dtype)
+        xa = context.make_array(x_type)(context, builder, args[0])
+        first_row, n_rows, out_row = _intp_args(context, builder, signature, args, (1, 2, 5))
+        n = builder.extract_value(xa.shape, 1)
+        x_row_stride = builder.extract_value(xa.strides, 0)
+        x_start = vc.address(xa, first_row)
+        r_start = builder.ptrtoint(context.make_array(r_type)(context, builder, args[3]).data, vc.intp)
+        out_start = vc.address(context.make_array(out_type)(context, builder, args[4]), out_row)
+        # Accumulators live in stack slots that LLVM promotes to registers.
+        slots = [[cgutils.alloca_once(builder, vc.vd) for _ in range(_SWEEP_VECTORS)] for _ in range(2)]
+
+        def sweep(j0, n_vectors, masked):
+            """Features j0 .. j0 + 8 n_vectors (those below n if masked) over all rows."""
+            if masked:
+                masks = [vc.lanes_below(vc.add(j0, vc.const(v * _LANES)), n) for v in range(n_vectors)]
+            else:
+                masks = [vc.all_lanes] * n_vectors
+            for row_slots in slots:
+                for v in range(n_vectors):
+                    builder.store(vc.zero_d, row_slots[v])
+            segment = vc.add(x_start, vc.scaled(j0, vc.itemsize))
+
+            def add_row(i, row_slots):
+                r_i = vc.splat(vc.load_scalar(vc.add(r_start, vc.scaled(i, 8))), vc.vd)
+                row = vc.add(segment, builder.mul(i, x_row_stride))
+                for v in range(n_vectors):
+                    x = vc.load_x(vc.add(row, vc.const(v * _LANES * vc.itemsize)), masks[v])
+                    builder.store(vc.fma(x, r_i, builder.load(row_slots[v])), row_slots[v])
+
+            with cgutils.for_range(builder, builder.sdiv(n_rows, vc.const(2))) as pair:
+                i = vc.scaled(pair.index, 2)
+                add_row(i, slots[0])
+                add_row(vc.add(i, vc.const(1)), slots[1])
+            with builder.if_then(builder.icmp_signed("==", builder.srem(n_rows, vc.const(2)), vc.const(1))):
+                add_row(builder.sub(n_rows, vc.const(1)), slots[0])
+            for v in range(n_vectors):
+                total = builder.fadd(builder.load(slots[0][v]), builder.load(slots[1][v]))
+                address = vc.add(out_start, vc.scaled(vc.add(j0, vc.const(v * _LANES)), 8))
+                vc.store_d(builder.fadd(vc.load_d(address, masks[v]), total), address, masks[v])
+
+        width = _LANES * _SWEEP_VECTORS
+        full = vc.scaled(builder.sdiv(n, vc.const(width)), width)
+        with cgutils.for_range_slice(builder, vc.const(0), full, vc.const(width)) as (j0, _):
+            sweep(j0, _SWEEP_VECTORS, masked=False)
+        rest_vectors = builder.sdiv(vc.add(builder.sub(n, full), vc.const(_LANES - 1)), vc.const(_LANES))
+        for n_vectors in range(1, _SWEEP_VECTORS + 1):
+            with builder.if_then(builder.icmp_signed("==", rest_vectors, vc.const(n_vectors))):
+                sweep(full, n_vectors, masked=True)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# The three rounds of margins_rows' lane sums, as pairs of shuffles of two vectors
+# (indices into a ++ b): rows in pairs, then pairs of pairs, then the two halves.
+_LANE_SUM_ROUNDS = (
+    ([0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]),
+    ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]),
+    ([0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]),
+)
+
+
+@intrinsic
+def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
+    """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
+    float32 or float64, at most 32 features; u and out 1-D float64), eight rows at a
+    time: each row's products go in float64 vectors, then the eight rows' vectors are
+    summed across lanes together (three rounds of two shuffles and an add for the eight
+    sums, instead of a horizontal sum per row) and stored as one vector."""
+    sig = types.void(X, t0, count, u, u0, out, out_start)
+
+    def codegen(context, builder, signature, args):
+        x_type, _, _, u_type, _, out_type, _ = signature.args
+        vc = _VectorCode(context, builder, x_type.dtype)
+        xa = context.make_array(x_type)(context, builder, args[0])
+        first_row, n_rows, first_out = _intp_args(context, builder, signature, args, (1, 2, 6))
+        intercept = vc.splat(context.cast(builder, args[4], signature.args[4], types.float64), vc.vd)
+        n = builder.extract_value(xa.shape, 1)
+        x_row_stride = builder.extract_value(xa.strides, 0)
+        x_start = vc.address(xa, first_row)
+        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, vc.intp)
+        out_data = builder.ptrtoint(context.make_array(out_type)(context, builder, args[5]).data, vc.intp)
+        out_at = vc.add(out_data, vc.scaled(first_out, 8))
+
+        def lane_sum(a, b, picks):
+            index_type = ir.VectorType(vc.i32, _LANES)
+            first = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[0]))
+            second = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[1]))
+            return builder.fadd(first, second)
+
+        def rows_of(width):
+            """The pass for rows of `width` vectors (8 width - 7 .. 8 width features)."""
+            # every vector of a row but the last is all features
+            masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * _LANES), n)]
+            u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * _LANES * 8)), masks[v]) for v in range(width)]
+
+            def block(i0, partial):
+                """Rows i0 .. i0 + 8 (only those below count if partial: none is read)."""
+                sums = []
+                for row in range(_MARGIN_ROWS):
+                    i = vc.add(i0, vc.const(row))
+                    start = vc.add(x_start, builder.mul(i, x_row_stride))
+                    in_tile = vc.splat(builder.icmp_signed("<", i, n_rows), vc.vmask) if partial else None
+                    acc = vc.zero_d
+                    for v in range(width):
+                        mask = builder.and_(masks[v], in_tile) if partial else masks[v]
+                        x = vc.load_x(vc.add(start, vc.const(v * _LANES * vc.itemsize)), mask)
+                        acc = vc.fma(x, u_vectors[v], acc)
+                    sums.append(acc)
+                for picks in _LANE_SUM_ROUNDS:
+                    sums = [lane_sum(sums[k], sums[k + 1], picks) for k in range(0, len(sums), 2)]
+                store_mask = vc.lanes_below(i0, n_rows) if partial else vc.all_lanes
+                vc.store_d(builder.fadd(sums[0], intercept), vc.add(out_at, vc.scaled(i0, 8)), store_mask)
+
+            full_blocks = builder.sdiv(n_rows, vc.const(_MARGIN_ROWS))
+            with cgutils.for_range(builder, full_blocks) as loop:
+                block(vc.scaled(loop.index, _MARGIN_ROWS), partial=False)
+            rest = vc.scaled(full_blocks, _MARGIN_ROWS)
+            with builder.if_then(builder.icmp_signed("<", rest, n_rows)):
+                block(rest, partial=True)
+
+        n_vectors = builder.sdiv(vc.add(n, vc.const(_LANES - 1)), vc.const(_LANES))
+        for width in range(1, _MAX_ROW_VECTORS + 1):
+            with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(width))):
+                rows_of(width)
+        return context.get_dummy_value()
+
+    return sig, codegen

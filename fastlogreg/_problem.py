@@ -25,7 +25,6 @@ class Problem:
         self.sample_weight = as_sample_weight(sample_weight, m)
         self.weight_sum = float(self.sample_weight.sum()) if self.sample_weight.size else float(m)
         self._tile, self._block_rows, n_blocks = _kernels.plan(m, n, self.X.itemsize, self._colmajor)
-        self._hessp_tile = _kernels.hessp_tile(self._tile, n, self.X.itemsize, self._colmajor)
         self._z, self._partials = _kernels.allocate_workspace(n, n_blocks, self._tile)
         self._sums = np.empty(n + 2, dtype=np.float64)
         self._gram_workspace = None
@@ -148,7 +147,7 @@ class Problem:
         run_kernel(
             _kernels.pass_parallel, _kernels.pass_serial,
             self._kernel_X, self._colmajor, u, float(u0), mode, self.y, self.sample_weight, d,
-            self._hessp_tile if mode == _kernels.HESSP else self._tile, self._block_rows,
+            self._tile, self._block_rows,
             self._z, self._partials, data_bytes=self.X.nbytes,
         )
 

@@ -61,34 +61,38 @@ def test_prefetch_leaves_the_array_as_it_was(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tile_rows_follow_the_row_length(dtype):
     itemsize = np.dtype(dtype).itemsize
-    tiny_n = _config.TINY_ROW_BYTES // itemsize  # the longest "tiny" row
-    tiny = _kernels.plan_blocks(10**6, tiny_n, itemsize, False, 128, True)[0]
-    gram = _kernels.plan_blocks(10**6, tiny_n, itemsize, False, 32, False)[0]
-    longer = _kernels.plan_blocks(10**6, tiny_n + 1, itemsize, False, 128, True)[0]
-    assert tiny == _config.TINY_ROW_TILE_ROWS
+    short_n = _config.REGISTER_ROW_MAX_FEATURES  # the longest row of the register kernels
+    short = _kernels.plan_blocks(10**6, short_n, itemsize, False, 128, True)[0]
+    gram = _kernels.plan_blocks(10**6, short_n, itemsize, False, 32, False)[0]
+    longer = _kernels.plan_blocks(10**6, short_n + 1, itemsize, False, 128, True)[0]
+    assert short == _config.REGISTER_ROW_TILE_ROWS
     assert gram == longer == _config.ROWMAJOR_TILE_ROWS
-    # a Hessian-vector pass over tiny rows: shorter tiles over the same blocks
-    hessp = _kernels.hessp_tile(tiny, tiny_n, itemsize, False)
-    assert hessp == _config.TINY_ROW_HESSP_TILE_ROWS and tiny % hessp == 0
-    assert _kernels.hessp_tile(longer, tiny_n + 1, itemsize, False) == longer
-    assert _kernels.hessp_tile(2048, tiny_n, itemsize, True) == 2048
     # column-major X has its own tiles, whatever its row length
-    assert _kernels.plan_blocks(10**6, tiny_n, itemsize, True, 128, True)[0] == \
+    assert _kernels.plan_blocks(10**6, short_n, itemsize, True, 128, True)[0] == \
         _config.MAX_TILE_ROWS_COLMAJOR
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_hessp_over_tiny_rows_matches_the_dense_formula(dtype):
-    # 3 features: tiny rows, so H·v runs with shorter tiles than the gradient pass
+@pytest.mark.parametrize("n", [1, 3, 8, 10, 17, 32, 33])
+def test_passes_over_short_rows_match_the_dense_formulas(dtype, n):
+    # the register kernels (n <= 32: every vector count, full and partial) and, at 33,
+    # numba's loops; 3001 rows: a partial tile and a partial block of eight rows
     rng = np.random.default_rng(3)
-    m, n = 3000, 3
+    m = 3001
     X = rng.standard_normal((m, n)).astype(dtype)
     y = (rng.random(m) < 0.5).astype(np.float64)
     problem = Problem(X, y)
-    assert problem._hessp_tile < problem._tile
+    X64 = X.astype(np.float64)
+    w, b = rng.standard_normal(n) * 0.3, -0.2
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    z = X64 @ w + b
+    loss, grad = problem.loss_grad_sums(w, b)
+    residual = 1.0 / (1.0 + np.exp(-z)) - y
+    assert_allclose(loss, np.sum(np.logaddexp(0.0, z) - y * z), rtol=rtol)
+    assert_allclose(grad, np.append(X64.T @ residual, residual.sum()), rtol=rtol, atol=1e-9)
     d = rng.random(m)
     v, vb = rng.standard_normal(n), 0.4
-    X64 = X.astype(np.float64)
     dz = d * (X64 @ v + vb)
-    rtol = 1e-12 if dtype == np.float64 else 1e-6
-    assert_allclose(problem.hessp_sums(d, v, vb), np.append(X64.T @ dz, dz.sum()), rtol=rtol)
+    assert_allclose(problem.hessp_sums(d, v, vb), np.append(X64.T @ dz, dz.sum()), rtol=rtol, atol=1e-9)
+    margins = np.empty(m)
+    assert_allclose(problem.margins(w, b, margins), z, rtol=rtol, atol=1e-12)
