@@ -35,7 +35,10 @@ float64 24.9 -> 16.7 ms, 8e6 x 5 float64 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.
 8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3 ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms,
 float64 27.4 -> 15.3 ms; gradient + Gram 4e6 x 10 float64 75.5 -> 65.5 ms.  On long
 rows accumulate_rows was no faster in a full pass (1e6 x 100 and 1e5 x 1000, float32
-and float64: 0.97 to 1.06 of the time of numba's loops), so they keep those.
+and float64: 0.97 to 1.06 of the time of numba's loops), nor was margins_rows'
+scheme extended to long rows (in cache, per 100-feature row: float64 10.9 -> 11.6 ns,
+float32 12.2 -> 10.5 ns; 1000 features: 114 -> 123 and 81 -> 79 ns): both sweeps
+of a long-row tile are bound by reading it from L2, so those rows keep numba's loops.
 
 Measured on this design's alternatives, all slower or no faster: for row-major X,
 interleaving the dot products of several long rows read from memory (it defeats the
