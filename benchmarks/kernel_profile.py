@@ -15,7 +15,7 @@ The measuring code is ``fastlogreg._bench.measure_profile``.
 
     python benchmarks/kernel_profile.py                            # 1e6 x 100, all dtypes/orders
     python benchmarks/kernel_profile.py --shape 4000000 10 --kernel hessp --repeat 15
-    python benchmarks/kernel_profile.py --update-readme --repeat 11   # the README's table
+    python benchmarks/kernel_profile.py --update-readme --repeat 21   # the README's table
 
 ``--update-readme`` measures both kernels on the README's three shapes (unless --shape
 or --kernel say otherwise) and rewrites the table between the README's
