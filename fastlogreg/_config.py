@@ -55,17 +55,20 @@ REDUCTION_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH)
 # process).  Compiled with 'contract', the called copy runs as fast (17.5-18 ms).
 TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 
-# Rows are processed in tiles (see _kernels).  Row-major X: 64 rows (fewer, but at
-# least 8, when that exceeds 512 KiB, so that the tile stays in the L2 cache).
-# Measured with the real kernel in one process, tiles of 8 to 1024 rows: 64 was best
-# or within noise of the best for 1e6 x 100 and 1e5 x 1000 (short rows: see
-# REGISTER_ROW_TILE_ROWS below).  Column-major X:
+# Rows are processed in tiles (see _kernels).  Row-major X: 128 rows (fewer, but at
+# least 8, when that exceeds 256 KiB, so that the tile stays well inside the L2
+# cache).  Measured with the real kernel in one process, 64-row tiles (at most
+# 512 KiB) against these: 1e6 x 100 float32 17.8 -> 17.0 ms and 21.3 -> 19.3 ms,
+# float64 32.6 -> 30.5 ms, 2e6 x 50 float32 27.7 -> 25.1 ms, 1e5 x 1000 float32 17.0
+# -> 16.2 ms, float64 27.9 -> 27.4 ms; H·v and the gradient + Gram pass no slower
+# (with 128 rows and 512 KiB, 1e5 x 1000 float32 was 2.5% slower).  Short rows: see
+# REGISTER_ROW_TILE_ROWS below.  Column-major X:
 # tiles of about 768 KiB (64 to 2048 rows), so that each feature's segment is long
 # enough for the hardware prefetcher while the tile stays in the 1 MiB L2 cache
 # (measured on 1e6 x 100 float64 F, eight features at a time: 0.83 of read bandwidth
 # with 512-row tiles, 0.86 with 1024; 163-row tiles were 0.71 with four at a time).
-ROWMAJOR_TILE_ROWS = 64
-ROWMAJOR_MAX_TILE_BYTES = 512 * 1024
+ROWMAJOR_TILE_ROWS = 128
+ROWMAJOR_MAX_TILE_BYTES = 256 * 1024
 MIN_TILE_ROWS_ROWMAJOR = 8
 COLMAJOR_TILE_BYTES = 768 * 1024
 MIN_TILE_ROWS_COLMAJOR = 64
