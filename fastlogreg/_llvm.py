@@ -96,12 +96,14 @@ class _VectorCode:
         self.zero_x = ir.Constant(self.vx, [0.0] * _LANES)
         self.zero_d = ir.Constant(self.vd, [0.0] * _LANES)
         self.all_lanes = ir.Constant(self.vmask, [1] * _LANES)
+        # Names mangled for typed pointers, like llvm.prefetch.p0i8 above: LLVM renames
+        # them to its own mangling (checked with numba 0.59.1 / LLVM 14 and 0.68.1 / LLVM 22).
         x_kind = "v8f64" if self.elem == self.double else "v8f32"
-        self._load_x = self._declare(f"llvm.masked.load.{x_kind}.p0", self.vx,
+        self._load_x = self._declare(f"llvm.masked.load.{x_kind}.p0{x_kind}", self.vx,
                                      [self.vx.as_pointer(), self.i32, self.vmask, self.vx])
-        self._load_d = self._declare("llvm.masked.load.v8f64.p0", self.vd,
+        self._load_d = self._declare("llvm.masked.load.v8f64.p0v8f64", self.vd,
                                      [self.vd.as_pointer(), self.i32, self.vmask, self.vd])
-        self._store_d = self._declare("llvm.masked.store.v8f64.p0", ir.VoidType(),
+        self._store_d = self._declare("llvm.masked.store.v8f64.p0v8f64", ir.VoidType(),
                                       [self.vd, self.vd.as_pointer(), self.i32, self.vmask])
         self._fma = self._declare("llvm.fma.v8f64", self.vd, [self.vd, self.vd, self.vd])
 
