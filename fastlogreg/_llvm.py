@@ -5,6 +5,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import _config
+
 
 @intrinsic
 def float64_from_bits(typingctx, bits):
@@ -75,7 +77,9 @@ def prefetch_to_l2(typingctx, A, row, col, count):
 _LANES = 8  # float64 lanes of an AVX-512 register
 _SWEEP_VECTORS = 4  # accumulators per sweep of accumulate_rows: 32 features
 _MARGIN_ROWS = 8  # rows whose dot products margins_rows sums across lanes together
-_MAX_ROW_VECTORS = 4  # margins_rows: rows of at most 32 features
+# margins_rows handles the rows that _kernels gives it, up to this many vectors: one
+# place for the limit (a longer row would find no code path and get no margin).
+_MAX_ROW_VECTORS = -(-_config.REGISTER_ROW_MAX_FEATURES // _LANES)
 
 
 class _VectorCode:
@@ -245,7 +249,8 @@ _LANE_SUM_ROUNDS = (
 @intrinsic
 def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
-    float32 or float64, at most 32 features; u and out 1-D float64), eight rows at a
+    float32 or float64, at most _config.REGISTER_ROW_MAX_FEATURES features; u and out
+    1-D float64), eight rows at a
     time: each row's products go in float64 vectors, then the eight rows' vectors are
     summed across lanes together (three rounds of two shuffles and an add for the eight
     sums, instead of a horizontal sum per row) and stored as one vector."""

@@ -11,6 +11,7 @@ import pytest
 from numba import njit
 from numpy.testing import assert_allclose
 
+from fastlogreg import _config
 from fastlogreg._llvm import accumulate_rows, margins_rows
 
 FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
@@ -49,7 +50,7 @@ def test_accumulate_rows_adds_the_weighted_row_sum(dtype, n):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n", [f for f in FEATURES if f <= 32])
+@pytest.mark.parametrize("n", [f for f in FEATURES if f <= _config.REGISTER_ROW_MAX_FEATURES])
 def test_margins_rows_writes_the_margins_and_nothing_else(dtype, n):
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
