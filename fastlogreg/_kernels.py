@@ -25,9 +25,11 @@ features at a time, so that each margin and gradient entry is loaded and stored 
 per eight multiply-adds.  A column-major tile is one short segment per feature, which
 the hardware prefetcher does not run ahead on, so those segments are prefetched in
 software: the next eight features' while the margins sum eight, and the next tile's,
-feature by feature, during the gradient update (see _prefetch_features).  Row-major
-rows of up to 32 features (_config.REGISTER_ROW_MAX_FEATURES) go through the vector
-kernels of _llvm instead of numba's loops, in tiles of 1024 rows: margins_rows sums
+feature by feature, during the gradient update (see _prefetch_features).  Long
+row-major rows (up to 3 KiB) have the next tile prefetched too, half of each row
+during each sweep (see _next_tile_rows).  Row-major rows of up to 32 features
+(_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
+of numba's loops, in tiles of 1024 rows: margins_rows sums
 the dot products of eight rows across lanes together, accumulate_rows keeps the
 gradient in registers across the tile.  Measured in one process against numba's
 loops (4 rows at a time, 64- or 1024-row tiles): 4e6 x 10 float32 21.5 -> 13.6 ms,
@@ -43,11 +45,17 @@ of a long-row tile are bound by reading it from L2, so those rows keep numba's l
 Measured on this design's alternatives, all slower or no faster: for row-major X,
 interleaving the dot products of several long rows read from memory (it defeats the
 hardware prefetcher, 1.5 to 2.5x slower); accumulating tile t-1 while reading tile
-t; software prefetching (of the next tile; one row of the next tile per row of the
-gradient update: 1e6 x 100 0.73 -> 0.55 of read; with 16-row tiles that stay in L1,
-the row 16 or 32 rows ahead per row of the margins or of the update: 27.4 ->
-30.7-34.6 ms); tiles of 1-4 rows; 4-row updates and 16- or 32-row tiles on 1e6 x 100.
-For short rows (4e6 x 10), where the per-row work is the limit: each tile
+t; software prefetching other than _next_tile_rows' (all of the next tile during
+the gradient update: 1e6 x 100 0.73 -> 0.55 of read, and 1.07-1.19x the time again
+with 128-row tiles; with 16-row tiles that stay in L1, the row 16 or 32 rows ahead
+per row of the margins or of the update: 27.4 -> 30.7-34.6 ms); tiles of 1-4 rows;
+4-row updates and 16- or 32-row tiles on 1e6 x 100.
+For short rows (4e6 x 10), where the per-row work is the limit: _next_tile_rows'
+prefetch, the register kernels called on 128-row pieces of the tile with the
+matching share of the next tile prefetched after each (time with ÷ without: 0.89 to
+0.95 for rows of 40-80 bytes, 4e6 x 10 and 8e6 x 5, but 1.1-1.24 for 1.2e6 x 32
+float64 and 1.3e6 x 30 float32, and 1.18 and 0.91 for 2e6 x 16 float64 and
+float32); each tile
 transposed into a scratch and handled like X.T (5% faster in float64 but 1.6x
 slower for 2e6 x 16 float32, and much slower for long rows; the transposition alone
 costs 2.8 ns per row of 10); rows padded to 16 features with masked loads (margins
@@ -165,22 +173,43 @@ def _at(t0, i):
 # --- the three steps of a tile --------------------------------------------------------
 
 @njit(**REDUCTION_OPTIONS)
-def _margins_tile(X, colmajor, t0, count, u, u0, out, out_start):
-    """out[out_start + i] = x_(t0+i) . u + u0 for i < count (float64 accumulation)."""
+def _margins_tile(X, colmajor, t0, count, u, u0, out, out_start, next_count):
+    """out[out_start + i] = x_(t0+i) . u + u0 for i < count (float64 accumulation).
+    next_count: the rows of the next tile, which a row-major pass starts to prefetch
+    (see _next_tile_rows; 0: none)."""
     if colmajor:
         _margins_colmajor(X, t0, count, u, u0, out, out_start)
     else:
-        _margins_rowmajor(X, t0, count, u, u0, out, out_start)
+        _margins_rowmajor(X, t0, count, u, u0, out, out_start, next_count)
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _next_tile_rows(X, next_count):
+    """How many rows of the next tile (rows t0+count ..) the two sweeps over a long-row
+    tile prefetch into L2, row i of the next tile with row i of this one: the first
+    half of it during the margins, the second during the gradient update.  Without
+    this, X streams in from memory only while the margins are summed and the memory
+    idles during the per-example terms and the update; with all of the next tile
+    prefetched during the update (1.07-1.19x the time) or during the margins (0.92 to
+    1.07x) the pass was slower than with the halves.  Rows longer than
+    _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES are left to the hardware prefetcher."""
+    if X.shape[1] * X.itemsize <= _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES:
+        return next_count
+    return 0
 
 
 @njit(**REDUCTION_OPTIONS)
-def _margins_rowmajor(X, t0, count, u, u0, out, out_start):
+def _margins_rowmajor(X, t0, count, u, u0, out, out_start, next_count):
     n = u.shape[0]
     if _register_rows(n):
         margins_rows(X, t0, count, u, u0, out, out_start)
         return
+    ahead = _next_tile_rows(X, next_count)
+    half = n // 2
     for i in range(count):
         row = _at(t0, i)
+        if i < ahead:
+            prefetch_to_l2(X, row + uint64(count), 0, half)
         acc = 0.0
         for j in range(n):
             acc += X[row, j] * u[j]
@@ -288,16 +317,17 @@ def _sigmoid_tile(z, start, count):
 @njit(**REDUCTION_OPTIONS)
 def _accumulate_tile(X, colmajor, t0, count, r, out, o, next_count):
     """out[o, j] += Σ_i r[i] x_(t0+i),j for i < count and every feature j (the tile is
-    in cache by now): the gradient update.  For X.T, it also prefetches the next tile
-    (the next_count rows after this one), feature by feature as it goes."""
+    in cache by now): the gradient update.  It also prefetches (part of) the next tile,
+    the next_count rows after this one: for X.T feature by feature as it goes, for
+    long row-major rows row by row (see _next_tile_rows)."""
     if colmajor:
         _accumulate_colmajor(X, t0, count, r, out, o, 0, t0 + count, next_count)
     else:
-        _accumulate_rowmajor(X, t0, count, r, out, o)
+        _accumulate_rowmajor(X, t0, count, r, out, o, next_count)
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_rowmajor(X, t0, count, r, out, o):
+def _accumulate_rowmajor(X, t0, count, r, out, o, next_count):
     # Short rows: the sums stay in registers across the tile (see _llvm.accumulate_rows).
     # Long rows: two rows per load and store of out[o], which bounds the update
     # (measured in one process, fraction of read bandwidth, one row -> two rows at a
@@ -307,15 +337,23 @@ def _accumulate_rowmajor(X, t0, count, r, out, o):
         accumulate_rows(X, t0, count, r, out, o)
         return
     o = uint64(o)  # unsigned: see _at
+    ahead = _next_tile_rows(X, next_count)
+    half = n // 2
     i = 0
     while i + 2 <= count:
         row = _at(t0, i)
+        if i < ahead:
+            prefetch_to_l2(X, row + uint64(count), half, n - half)
+        if i + 1 < ahead:
+            prefetch_to_l2(X, row + uint64(count + 1), half, n - half)
         r0, r1 = r[i], r[i + 1]
         for j in range(n):
             out[o, j] += r0 * X[row, j] + r1 * X[row + 1, j]
         i += 2
     if i < count:
         row = _at(t0, i)
+        if i < ahead:
+            prefetch_to_l2(X, row + uint64(count), half, n - half)
         ri = r[i]
         for j in range(n):
             out[o, j] += ri * X[row, j]
@@ -385,9 +423,9 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
                    next_count):
     """One tile's share of a pass (see _pass_block): margins, per-example step, gradient
     update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i).  next_count:
-    the rows of the next tile to prefetch during the update (X.T only; 0: none).
+    the rows of the next tile to prefetch meanwhile (0: none; see _accumulate_tile).
     Inlined into its callers (as a call it cost 4% on 4e6 x 10)."""
-    _margins_tile(X, colmajor, t0, count, u, u0, zt, 0)
+    _margins_tile(X, colmajor, t0, count, u, u0, zt, 0, next_count)
     loss_sum = 0.0
     if mode == HESSP:
         _scale_tile(zt, d, t0, count)
@@ -554,7 +592,7 @@ def _margins_block(k, X, colmajor, w, b, tile, block_rows, out, apply_sigmoid):
     stop = min(start + block_rows, m)
     for t0 in range(start, stop, tile):
         count = min(tile, stop - t0)
-        _margins_tile(X, colmajor, t0, count, w, b, out, t0)
+        _margins_tile(X, colmajor, t0, count, w, b, out, t0, 0)
         if apply_sigmoid:
             _sigmoid_tile(out, t0, count)
 

@@ -1,6 +1,6 @@
 """The kernels' tiling: blocks of several tiles, for either memory order, give the
-reference sums (the gradient update of each column-major tile also prefetches the next
-one: a prefetch must never change a result, nor the array)."""
+reference sums (the sweeps over a column-major tile or a tile of long row-major rows
+also prefetch the next one: a prefetch must never change a result, nor the array)."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,9 @@ from fastlogreg._problem import Problem
 
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n", [3, 13, 29])  # 8-, 4- and 1-feature steps of X.T's loops
+# 3, 13, 29: the 8-, 4- and 1-feature steps of X.T's loops (and row-major rows for the
+# register kernels); 45: row-major rows for numba's loops, with the next tile prefetched
+@pytest.mark.parametrize("n", [3, 13, 29, 45])
 def test_blocks_of_several_tiles_match_the_reference(n, dtype, order):
     rng = np.random.default_rng(11)
     m = 1500
@@ -23,9 +25,10 @@ def test_blocks_of_several_tiles_match_the_reference(n, dtype, order):
     y = (rng.random(m) < 0.5).astype(np.float64)
     w = rng.standard_normal(n)
     colmajor = order == "F"
-    # two blocks of 750 rows, each of 11 tiles of 64 rows and a last one of 46 (the
-    # planner gives X this small one tile per block)
-    tile, block_rows, n_blocks = 64, 750, 2
+    # two blocks of 750 rows, each of 11 tiles of 63 rows (odd: a row-major update's
+    # last row goes alone) and a last one of 57 (the planner gives X this small one
+    # tile per block)
+    tile, block_rows, n_blocks = 63, 750, 2
     z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
     data = X.T if colmajor else X
     before = X.copy()
