@@ -70,13 +70,15 @@ faster than numba's loops: 4e6 x 10 in cache, 3.0 -> 1.4 ns per row for float32,
 
 The measured limit of this design on a 2-core AMD EPYC (Zen 4): the loads and stores
 of a tile's two sweeps (about 80 cycles per 100-feature row in L1) are comparable to
-the time to stream the row from memory, and they overlap with it only in part: about
-0.8 of read bandwidth for float64, 0.55-0.7 for float32 (half the bytes, the same
-work per element).  The pass over data in cache costs about as much (1e6 x 100
-float64: 28 ns per row and thread in cache, 27-34 ms for the whole pass on 2
-threads), so on this VM, whose read speed moves between 32 and 55 GB/s, the
-fraction of read bandwidth moves with it (0.6-0.8).  benchmarks/kernel_profile.py
-measures this: the pass beside the read and its own work on rows in cache.
+the time to stream the row from memory, and they overlap with it only in part.  On
+1e6 x 100 row-major X, with the next tile prefetched during both sweeps, that is
+0.78-0.89 of read bandwidth for float64 and 0.62-0.82 for float32 (half the bytes,
+the same work per element) when the VM reads at about 32 GB/s; without the prefetch
+0.72-0.79 and 0.51-0.65.  The pass over data in cache costs about as much (1e6 x 100
+float64: 28-38 ns per row and thread in cache), so on this VM, whose read speed moves
+between 32 and 55 GB/s, the fraction of read bandwidth moves with it.
+benchmarks/kernel_profile.py measures this: the pass beside the read and its own
+work on rows in cache.
 
 The Gram matrix Xᵀ D X of a Newton step (up to _config.GRAM_KERNEL_MAX_FEATURES
 features) is built by the same blocks and tiles, fused with the gradient pass: per
@@ -262,7 +264,11 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     0.63-0.71 -> 0.75-0.77, float32 0.55-0.59 -> 0.67-0.69; at 55 GB/s, float64
     0.54-0.56 -> 0.57-0.61 and float32 0.40 -> 0.48 (1e6 x 100 and 4e6 x 10 F, with
     long segments, and row-major X: no change).  Tiles of 384 to 1024 KiB gave no
-    consistent gain over 768 KiB with these prefetches."""
+    consistent gain over 768 KiB with these prefetches.  Nor did prefetching as for
+    long row-major rows (_next_tile_rows): the first half of the next tile's features
+    during the margins, the second during the update, 384-768 KiB tiles (time with ÷
+    without: 1e6 x 100 F 0.88-0.97, but 1e5 x 1000 F float64 1.05-1.16, 5e5 x 200
+    float32 up to 1.05, 4e6 x 10 F 1.01-1.05)."""
     for f in range(j_start, j_stop):
         prefetch_to_l2(XT, f, t0, count)
 
