@@ -55,23 +55,65 @@ REDUCTION_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH)
 # process).  Compiled with 'contract', the called copy runs as fast (17.5-18 ms).
 TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 
-# Rows are processed in tiles (see _kernels).  Row-major X: 128 rows (fewer, but at
-# least 8, when that exceeds 256 KiB, so that the tile stays well inside the L2
-# cache).  Measured with the real kernel in one process, 64-row tiles (at most
-# 512 KiB) against these: 1e6 x 100 float32 17.8 -> 17.0 ms and 21.3 -> 19.3 ms,
-# float64 32.6 -> 30.5 ms, 2e6 x 50 float32 27.7 -> 25.1 ms, 1e5 x 1000 float32 17.0
-# -> 16.2 ms, float64 27.9 -> 27.4 ms; H·v and the gradient + Gram pass no slower
-# (with 128 rows and 512 KiB, 1e5 x 1000 float32 was 2.5% slower).  Short rows: see
-# REGISTER_ROW_TILE_ROWS below.  Column-major X:
-# tiles of about 768 KiB (64 to 2048 rows), so that each feature's segment is long
-# enough for the hardware prefetcher while the tile stays in the 1 MiB L2 cache
-# (measured on 1e6 x 100 float64 F, eight features at a time: 0.83 of read bandwidth
-# with 512-row tiles, 0.86 with 1024; 163-row tiles were 0.71 with four at a time).
+
+def _cpu_vendor():
+    """The CPU's maker as Linux's /proc/cpuinfo names it ('GenuineIntel',
+    'AuthenticAMD', ...), or '' where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+# Rows are processed in tiles (see _kernels), and the best tile size depends on the
+# CPU: the figures below were measured in one process (time of a pass, the kernel
+# with these tiles against others) on two 2-core VMs, an AMD EPYC (32 KiB L1 data
+# cache, 1 MiB L2 per core) and an Intel Xeon with AVX-512 FP16 and AMX (48 KiB L1,
+# 2 MiB L2 per core).  The tiles are compile-time constants of _kernels.plan; numba's
+# cache keys its builds by CPU model, so each machine compiles its own (a cache built
+# for NUMBA_CPU_NAME=generic keeps the tiles of the machine that built it: the
+# results are the same up to rounding, only the speed differs).
+#
+# AMD (and any CPU not measured).  Row-major X: 128 rows (fewer, but at least 8,
+# when that exceeds 256 KiB, so that the tile stays well inside the L2 cache).
+# Measured with the real kernel, 64-row tiles (at most 512 KiB) against these:
+# 1e6 x 100 float32 17.8 -> 17.0 ms and 21.3 -> 19.3 ms, float64 32.6 -> 30.5 ms,
+# 2e6 x 50 float32 27.7 -> 25.1 ms, 1e5 x 1000 float32 17.0 -> 16.2 ms, float64 27.9
+# -> 27.4 ms; H·v and the gradient + Gram pass no slower (with 128 rows and 512 KiB,
+# 1e5 x 1000 float32 was 2.5% slower).  Column-major X: tiles of about 768 KiB (64 to
+# 2048 rows), so that each feature's segment is long enough for the hardware
+# prefetcher while the tile stays in the 1 MiB L2 cache (measured on 1e6 x 100
+# float64 F, eight features at a time: 0.83 of read bandwidth with 512-row tiles,
+# 0.86 with 1024; 163-row tiles were 0.71 with four at a time).
+#
+# Intel.  There the passes took the time of reading X plus that of their work in
+# cache, as if the two never overlapped, until the tiles were made much smaller:
+# row-major tiles of at most 32 KiB (at least 2 rows), which fit the L1 cache, so
+# that the gradient update re-reads the tile from L1, and column-major tiles of
+# 96 KiB (at least 24 rows).  Time with ÷ without, medians of 9 interleaved rounds:
+# cost_and_gradient 1e6 x 100 C float64 0.88, float32 0.975; 1e5 x 1000 C 0.93
+# and 0.93; 2e6 x 50 and 3e5 x 350 C float64 0.94 and 0.89; 2e4 x 5000 C float64
+# 0.91; 1e6 x 100 F 0.69 and 0.71; 1e5 x 1000 F 0.88 and 0.80; 4e6 x 10 0.92-0.99;
+# H·v alike (1e6 x 100 F 0.66 and 0.70), the gradient + Gram pass 0.82-0.99 (1e6 x
+# 100 F float32 1.05, within noise).  Row-major budgets of 16 and 64 KiB, a floor of
+# 8 rows (1e5 x 1000 float64: 0.99 instead of 0.95), and column-major tiles of 64,
+# 128, 192 and 256 KiB were slower; 8-row column-major tiles were pathological
+# (1e5 x 1000 F float64: 2x the time).
+if _cpu_vendor() == "GenuineIntel":
+    ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
+    MIN_TILE_ROWS_ROWMAJOR = 2
+    COLMAJOR_TILE_BYTES = 96 * 1024
+    MIN_TILE_ROWS_COLMAJOR = 24
+else:
+    ROWMAJOR_MAX_TILE_BYTES = 256 * 1024
+    MIN_TILE_ROWS_ROWMAJOR = 8
+    COLMAJOR_TILE_BYTES = 768 * 1024
+    MIN_TILE_ROWS_COLMAJOR = 64
 ROWMAJOR_TILE_ROWS = 128
-ROWMAJOR_MAX_TILE_BYTES = 256 * 1024
-MIN_TILE_ROWS_ROWMAJOR = 8
-COLMAJOR_TILE_BYTES = 768 * 1024
-MIN_TILE_ROWS_COLMAJOR = 64
 MAX_TILE_ROWS_COLMAJOR = 2048
 # Row-major rows of at most this many bytes (and more than REGISTER_ROW_MAX_FEATURES
 # features) have the next tile prefetched into L2 while a tile is worked on: half of

@@ -16,7 +16,8 @@ so the result has the same bits for any thread count.
 
 One pass over X
 ---------------
-Within a block, rows go in tiles.  For each tile the margins z = X_tile u + u0 are
+Within a block, rows go in tiles, whose size depends on the CPU (see _config: L2-sized
+on AMD, L1-sized on Intel).  For each tile the margins z = X_tile u + u0 are
 computed (X read from memory), then the per-example terms (loss, residual, Hessian
 weight) for the whole tile in one branch-free loop that LLVM vectorises (exp and
 log1p included), then the gradient Σ r_i x_i is accumulated from the tile, which is
@@ -49,7 +50,8 @@ t; software prefetching other than _next_tile_rows' (all of the next tile during
 the gradient update: 1e6 x 100 0.73 -> 0.55 of read, and 1.07-1.19x the time again
 with 128-row tiles; with 16-row tiles that stay in L1, the row 16 or 32 rows ahead
 per row of the margins or of the update: 27.4 -> 30.7-34.6 ms); tiles of 1-4 rows;
-4-row updates and 16- or 32-row tiles on 1e6 x 100.
+4-row updates and 16- or 32-row tiles on 1e6 x 100 (all on the AMD EPYC; on the
+Intel Xeon, L1-sized tiles are the faster choice: see _config).
 For short rows (4e6 x 10), where the per-row work is the limit: _next_tile_rows'
 prefetch, the register kernels called on 128-row pieces of the tile with the
 matching share of the next tile prefetched after each (time with ÷ without: 0.89 to

@@ -18,17 +18,19 @@ from fastlogreg._problem import Problem
 # 3, 13, 29: the 8-, 4- and 1-feature steps of X.T's loops (and row-major rows for the
 # register kernels); 45: row-major rows for numba's loops, with the next tile prefetched
 @pytest.mark.parametrize("n", [3, 13, 29, 45])
-def test_blocks_of_several_tiles_match_the_reference(n, dtype, order):
+# two blocks of 750 rows, each of tiles of 63 rows (odd: a row-major update's last
+# row goes alone) and a last one of 57 (the planner gives X this small one tile per
+# block), or of 2 or 3 rows (the planner's smallest, for very long rows on some CPUs:
+# see _config)
+@pytest.mark.parametrize("tile", [2, 3, 63])
+def test_blocks_of_several_tiles_match_the_reference(n, dtype, order, tile):
     rng = np.random.default_rng(11)
     m = 1500
     X = np.asarray(rng.standard_normal((m, n)), dtype=dtype, order=order)
     y = (rng.random(m) < 0.5).astype(np.float64)
     w = rng.standard_normal(n)
     colmajor = order == "F"
-    # two blocks of 750 rows, each of 11 tiles of 63 rows (odd: a row-major update's
-    # last row goes alone) and a last one of 57 (the planner gives X this small one
-    # tile per block)
-    tile, block_rows, n_blocks = 63, 750, 2
+    block_rows, n_blocks = 750, 2
     z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
     data = X.T if colmajor else X
     before = X.copy()
@@ -63,16 +65,30 @@ def test_prefetch_leaves_the_array_as_it_was(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tile_rows_follow_the_row_length(dtype):
+    # the tile sizes depend on the CPU (see _config); the rules hold on every one
     itemsize = np.dtype(dtype).itemsize
+    m = 10**6
+
+    def tile(n, colmajor=False, max_blocks=128, register_row_tiles=True):
+        return _kernels.plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles)[0]
+
     short_n = _config.REGISTER_ROW_MAX_FEATURES  # the longest row of the register kernels
-    short = _kernels.plan_blocks(10**6, short_n, itemsize, False, 128, True)[0]
-    gram = _kernels.plan_blocks(10**6, short_n, itemsize, False, 32, False)[0]
-    longer = _kernels.plan_blocks(10**6, short_n + 1, itemsize, False, 128, True)[0]
-    assert short == _config.REGISTER_ROW_TILE_ROWS
-    assert gram == longer == _config.ROWMAJOR_TILE_ROWS
+    assert tile(short_n) == _config.REGISTER_ROW_TILE_ROWS
+    # rows for numba's loops, and the Gram kernel's tiles of short rows: as many rows
+    # as the byte budget holds, within the row limits
+    for n, register_row_tiles in [(short_n, False), (short_n + 1, True), (100, True), (5000, True)]:
+        rows = tile(n, register_row_tiles=register_row_tiles)
+        assert _config.MIN_TILE_ROWS_ROWMAJOR <= rows <= _config.ROWMAJOR_TILE_ROWS
+        budget_rows = _config.ROWMAJOR_MAX_TILE_BYTES // (n * itemsize)
+        assert rows == max(_config.MIN_TILE_ROWS_ROWMAJOR, min(budget_rows, _config.ROWMAJOR_TILE_ROWS))
+    assert tile(100) >= tile(5000)
     # column-major X has its own tiles, whatever its row length
-    assert _kernels.plan_blocks(10**6, short_n, itemsize, True, 128, True)[0] == \
-        _config.MAX_TILE_ROWS_COLMAJOR
+    for n in (1, short_n, 100, 1000, 10**5):
+        rows = tile(n, colmajor=True)
+        assert _config.MIN_TILE_ROWS_COLMAJOR <= rows <= _config.MAX_TILE_ROWS_COLMAJOR
+        assert rows * n * itemsize <= _config.COLMAJOR_TILE_BYTES or rows == _config.MIN_TILE_ROWS_COLMAJOR
+    assert tile(1, colmajor=True) == _config.MAX_TILE_ROWS_COLMAJOR
+    assert tile(10**5, colmajor=True) == _config.MIN_TILE_ROWS_COLMAJOR
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
