@@ -19,12 +19,17 @@ The measuring code is ``fastlogreg._bench.measure_profile``.
 
 ``--update-readme`` measures both kernels on the README's three shapes (unless --shape
 or --kernel say otherwise) and rewrites the table between the README's
-``profile-table`` markers.
+``profile-table`` markers; with ``--readme-table NAME``, the one between the
+``profile-table-NAME`` markers instead (one table per machine measured: the kernels'
+tiles, and so their profile, differ from one CPU to another).
+
+    python benchmarks/kernel_profile.py --update-readme --readme-table intel --repeat 21
 """
 
 import argparse
 import pathlib
 import platform
+import re
 import subprocess
 
 import numba
@@ -34,7 +39,14 @@ from fastlogreg import _bench
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README_SHAPES = ((1_000_000, 100), (4_000_000, 10), (100_000, 1000))
-START, END = "<!-- profile-table:start -->", "<!-- profile-table:end -->"
+
+
+def markers(table_name=None):
+    """The README's start and end markers of the profile table called table_name (None:
+    the first one, unnamed)."""
+    name = "profile-table" if table_name is None else f"profile-table-{table_name}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
 KERNEL_NAMES = {"gradient": "cost_and_gradient", "hessp": "H·v"}
 
 
@@ -60,9 +72,10 @@ def commit():
 def markdown(rows, args):
     header = ["kernel", "X", "dtype", "order", "read", "kernel time", "compute",
               "of read", "if overlapped", "if serial"]
+    table_option = "" if args.readme_table is None else f" --readme-table {args.readme_table}"
     lines = [
-        f"Measured by `python benchmarks/kernel_profile.py --update-readme --repeat "
-        f"{args.repeat}` at commit `{commit()}` on {cpu_model()}, "
+        f"Measured by `python benchmarks/kernel_profile.py --update-readme{table_option} "
+        f"--repeat {args.repeat}` at commit `{commit()}` on {cpu_model()}, "
         f"{numba.get_num_threads()} threads, numba {numba.__version__}, numpy "
         f"{np.__version__}; medians of {args.repeat} interleaved rounds in one process.",
         "",
@@ -90,7 +103,13 @@ def main(argv=None):
                              "rewrite its profile table")
     parser.add_argument("--readme", type=pathlib.Path, default=ROOT / "README.md",
                         help="the file --update-readme rewrites (default: the project's README)")
+    parser.add_argument("--readme-table", metavar="NAME",
+                        help="with --update-readme: rewrite the table between the "
+                             "profile-table-NAME markers (default: the profile-table ones)")
     args = parser.parse_args(argv)
+    if args.readme_table is not None and not re.fullmatch(r"[A-Za-z0-9_]+", args.readme_table):
+        parser.error(f"--readme-table: {args.readme_table!r} is not a name of letters, "
+                     "digits and underscores")
     if args.update_readme:
         default_shapes, kernels = README_SHAPES, args.kernel or ["gradient", "hessp"]
     else:
@@ -115,7 +134,8 @@ def main(argv=None):
     print("compute: the kernel's work on data in cache (ns/row: per row, one thread)")
     if args.update_readme:
         try:
-            _bench.replace_marked_section(args.readme, START, END, markdown(results, args))
+            _bench.replace_marked_section(args.readme, *markers(args.readme_table),
+                                          markdown(results, args))
         except ValueError as error:
             raise SystemExit(str(error)) from None
         print(f"updated {args.readme}")

@@ -67,6 +67,31 @@ def test_kernel_profile_updates_only_the_marked_table(tmp_path, capsys):
     assert [line.split(" | ")[0] for line in table] == ["| cost_and_gradient", "| H·v"]
 
 
+def test_kernel_profile_updates_the_named_table_only(tmp_path, capsys):
+    module = runpy.run_path(str(BENCHMARKS / "kernel_profile.py"))
+    readme = tmp_path / "README.md"
+    first = "<!-- profile-table:start -->\namd table\n<!-- profile-table:end -->\n"
+    readme.write_text(first + "<!-- profile-table-intel:start -->\nold\n"
+                      "<!-- profile-table-intel:end -->\n")
+    module["main"](["--update-readme", "--readme", str(readme), "--readme-table", "intel",
+                    "--shape", "500", "3", "--dtype", "float64", "--order", "C",
+                    "--kernel", "gradient", "--repeat", "1"])
+    text = readme.read_text()
+    assert text.startswith(first + "<!-- profile-table-intel:start -->\nMeasured by "
+                           "`python benchmarks/kernel_profile.py --update-readme "
+                           "--readme-table intel --repeat 1`")
+    assert "old" not in text and "500x3" in text
+    # a name that is not one, or a README without that table: an error, nothing changed
+    with pytest.raises(SystemExit):
+        module["main"](["--update-readme", "--readme", str(readme), "--readme-table", "a b"])
+    assert "is not a name" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="has no <!-- profile-table-arm:start -->"):
+        module["main"](["--update-readme", "--readme", str(readme), "--readme-table", "arm",
+                        "--shape", "500", "3", "--dtype", "float64", "--order", "C",
+                        "--kernel", "gradient", "--repeat", "1"])
+    assert readme.read_text() == text
+
+
 def test_kernel_profile_refuses_a_readme_without_markers(tmp_path):
     module = runpy.run_path(str(BENCHMARKS / "kernel_profile.py"))
     readme = tmp_path / "README.md"
