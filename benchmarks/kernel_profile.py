@@ -35,7 +35,7 @@ import subprocess
 import numba
 import numpy as np
 
-from fastlogreg import _bench
+from fastlogreg import _bench, _config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README_SHAPES = ((1_000_000, 100), (4_000_000, 10), (100_000, 1000))
@@ -52,13 +52,7 @@ KERNEL_NAMES = {"gradient": "cost_and_gradient", "hessp": "H·v"}
 
 def cpu_model():
     """The processor's name from /proc/cpuinfo where there is one, else platform's."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _config.cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def commit():

@@ -56,13 +56,13 @@ REDUCTION_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH)
 TERMS_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"} if FASTMATH else False)
 
 
-def _cpu_vendor():
-    """The CPU's maker as Linux's /proc/cpuinfo names it ('GenuineIntel',
-    'AuthenticAMD', ...), or '' where there is no such file."""
+def cpuinfo_field(name):
+    """The first value of field ``name`` in Linux's /proc/cpuinfo ('vendor_id':
+    'GenuineIntel', 'AuthenticAMD', ...; 'model name'), or '' where there is none."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("vendor_id"):
+                if line.startswith(name):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
@@ -103,7 +103,7 @@ def _cpu_vendor():
 # 8 rows (1e5 x 1000 float64: 0.99 instead of 0.95), and column-major tiles of 64,
 # 128, 192 and 256 KiB were slower; 8-row column-major tiles were pathological
 # (1e5 x 1000 F float64: 2x the time).
-if _cpu_vendor() == "GenuineIntel":
+if cpuinfo_field("vendor_id") == "GenuineIntel":
     ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 2
     COLMAJOR_TILE_BYTES = 96 * 1024
