@@ -103,7 +103,8 @@ def cpuinfo_field(name):
 # 8 rows (1e5 x 1000 float64: 0.99 instead of 0.95), and column-major tiles of 64,
 # 128, 192 and 256 KiB were slower; 8-row column-major tiles were pathological
 # (1e5 x 1000 F float64: 2x the time).
-if cpuinfo_field("vendor_id") == "GenuineIntel":
+_INTEL = cpuinfo_field("vendor_id") == "GenuineIntel"
+if _INTEL:
     ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 2
     COLMAJOR_TILE_BYTES = 96 * 1024
@@ -117,14 +118,18 @@ ROWMAJOR_TILE_ROWS = 128
 MAX_TILE_ROWS_COLMAJOR = 2048
 # Row-major rows of at most this many bytes (and more than REGISTER_ROW_MAX_FEATURES
 # features) have the next tile prefetched into L2 while a tile is worked on: half of
-# each next-tile row during the margins sweep, the other half during the gradient
-# update, so that X streams in through both sweeps instead of during the first alone
-# (see _kernels._next_tile_rows).  Measured in one process, time with ÷ without:
-# 1e6 x 100 float32 0.80-0.86, float64 0.86-0.94; 2e6 x 50 0.93 and 0.85;
-# 5e5 x 200 0.84 and 0.95; 3e5 x 350 float64 0.88; H·v on 1e6 x 100 0.84 and 0.93.
+# it during the margins sweep, the other half during the gradient update, so that X
+# streams in through both sweeps instead of during the first alone (see
+# _kernels._next_tile_rows).  Measured in one process on the AMD EPYC (with the
+# earlier row-by-row halves), time with ÷ without: 1e6 x 100 float32 0.80-0.86,
+# float64 0.86-0.94; 2e6 x 50 0.93 and 0.85; 5e5 x 200 0.84 and 0.95; 3e5 x 350
+# float64 0.88; H·v on 1e6 x 100 0.84 and 0.93.
 # Longer rows lost: 1e5 x 1000 float32 1.03-1.04, float64 1.09-1.26 (also with the
-# prefetches spread through each row in 512- or 1024-byte pieces: 1.02-1.09).
-ROWMAJOR_PREFETCH_MAX_ROW_BYTES = 3 * 1024
+# prefetches spread through each row in 512- or 1024-byte pieces: 1.02-1.09).  On the
+# Intel Xeon, rows of 4000 bytes gained (2e5 x 500 float64 0.96, 1e5 x 1000 float32
+# 0.89), rows of 8000 bytes lost (1e5 x 1000 float64 1.10, 5e4 x 2000 float32 1.10,
+# 2e4 x 5000 float64 1.25).
+ROWMAJOR_PREFETCH_MAX_ROW_BYTES = 4 * 1024 if _INTEL else 3 * 1024
 
 # Row-major rows of at most this many features get the margins and the gradient
 # update of _llvm (margins_rows, accumulate_rows), written in LLVM IR: for short rows
