@@ -102,18 +102,33 @@ def cpuinfo_field(name):
 # 100 F float32 1.05, within noise).  Row-major budgets of 16 and 64 KiB, a floor of
 # 8 rows (1e5 x 1000 float64: 0.99 instead of 0.95), and column-major tiles of 64,
 # 128, 192 and 256 KiB were slower; 8-row column-major tiles were pathological
-# (1e5 x 1000 F float64: 2x the time).
+# (1e5 x 1000 F float64: 2x the time).  Wide column-major X, where the 96 KiB hold
+# few rows, gets at least 64 float64 rows (512-byte segments per feature) or 96
+# float32 rows (384 bytes), as long as the tile stays within 512 KiB (of the L2's
+# 2 MiB: the next tile is prefetched beside it), and at least 24 rows beyond that.
+# Time with ÷ without (24 rows), one process, 11-15 rounds: 1e5 x 1000 F float64
+# 0.92-0.93, float32 0.92; 2e5 x 500 F 0.94 and 0.84; 5e4 x 2000 F and 2e4 x 5000 F
+# (capped) 0.98-1.005.  Uncapped, 5e4 x 2000 F float64 with 64 rows (1 MiB tiles)
+# took 1.67x the time; 512-byte float32 and 384-byte float64 segments gained less
+# (0.86-0.97 and 0.98-1.02).
 _INTEL = cpuinfo_field("vendor_id") == "GenuineIntel"
 if _INTEL:
     ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 2
     COLMAJOR_TILE_BYTES = 96 * 1024
     MIN_TILE_ROWS_COLMAJOR = 24
+    COLMAJOR_FLOOR_ROWS_FLOAT64 = 64
+    COLMAJOR_FLOOR_ROWS_FLOAT32 = 96
 else:
     ROWMAJOR_MAX_TILE_BYTES = 256 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 8
     COLMAJOR_TILE_BYTES = 768 * 1024
     MIN_TILE_ROWS_COLMAJOR = 64
+    COLMAJOR_FLOOR_ROWS_FLOAT64 = COLMAJOR_FLOOR_ROWS_FLOAT32 = MIN_TILE_ROWS_COLMAJOR
+# A column-major tile holds COLMAJOR_TILE_BYTES, but no fewer rows than its dtype's
+# floor while that fits COLMAJOR_FLOOR_MAX_BYTES, and never fewer than
+# MIN_TILE_ROWS_COLMAJOR (see _kernels.plan_blocks).
+COLMAJOR_FLOOR_MAX_BYTES = 512 * 1024
 ROWMAJOR_TILE_ROWS = 128
 MAX_TILE_ROWS_COLMAJOR = 2048
 # Row-major rows of at most this many bytes (and more than REGISTER_ROW_MAX_FEATURES

@@ -132,7 +132,7 @@ def plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles):
     not the Gram kernel, whose transposed tile should stay small)."""
     if colmajor:
         tile = _config.COLMAJOR_TILE_BYTES // max(n * itemsize, 1)
-        tile = max(_config.MIN_TILE_ROWS_COLMAJOR, min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
+        tile = max(colmajor_floor_rows(n, itemsize), min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
     elif register_row_tiles and _register_rows(n):
         tile = _config.REGISTER_ROW_TILE_ROWS
     else:
@@ -143,6 +143,16 @@ def plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles):
     block_rows = tile * tiles_per_block
     n_blocks = max((m + block_rows - 1) // block_rows, 1)
     return tile, block_rows, n_blocks
+
+
+@njit(**JIT_OPTIONS)
+def colmajor_floor_rows(n, itemsize):
+    """The fewest rows of a column-major tile of n features (see _config): the dtype's
+    floor, lowered where that tile would exceed COLMAJOR_FLOOR_MAX_BYTES, but never
+    below MIN_TILE_ROWS_COLMAJOR."""
+    floor = _config.COLMAJOR_FLOOR_ROWS_FLOAT32 if itemsize == 4 else _config.COLMAJOR_FLOOR_ROWS_FLOAT64
+    floor = min(floor, _config.COLMAJOR_FLOOR_MAX_BYTES // max(n * itemsize, 1))
+    return max(_config.MIN_TILE_ROWS_COLMAJOR, floor)
 
 
 @njit(**JIT_OPTIONS)

@@ -82,11 +82,21 @@ def test_tile_rows_follow_the_row_length(dtype):
         budget_rows = _config.ROWMAJOR_MAX_TILE_BYTES // (n * itemsize)
         assert rows == max(_config.MIN_TILE_ROWS_ROWMAJOR, min(budget_rows, _config.ROWMAJOR_TILE_ROWS))
     assert tile(100) >= tile(5000)
-    # column-major X has its own tiles, whatever its row length
-    for n in (1, short_n, 100, 1000, 10**5):
+    # column-major X has its own tiles, whatever its row length: the byte budget's
+    # rows, or the floor's, whichever is more
+    floor_rows = (
+        _config.COLMAJOR_FLOOR_ROWS_FLOAT32 if itemsize == 4 else _config.COLMAJOR_FLOOR_ROWS_FLOAT64
+    )
+    for n in (1, short_n, 100, 1000, 2000, 5000, 10**5):
         rows = tile(n, colmajor=True)
         assert _config.MIN_TILE_ROWS_COLMAJOR <= rows <= _config.MAX_TILE_ROWS_COLMAJOR
-        assert rows * n * itemsize <= _config.COLMAJOR_TILE_BYTES or rows == _config.MIN_TILE_ROWS_COLMAJOR
+        floor = max(_config.MIN_TILE_ROWS_COLMAJOR,
+                    min(floor_rows, _config.COLMAJOR_FLOOR_MAX_BYTES // (n * itemsize)))
+        assert rows == max(floor, min(_config.COLMAJOR_TILE_BYTES // (n * itemsize),
+                                      _config.MAX_TILE_ROWS_COLMAJOR))
+        # the floor lifts a tile beyond the byte budget only up to its own cap
+        assert rows * n * itemsize <= max(_config.COLMAJOR_TILE_BYTES, _config.COLMAJOR_FLOOR_MAX_BYTES) \
+            or rows == _config.MIN_TILE_ROWS_COLMAJOR
     assert tile(1, colmajor=True) == _config.MAX_TILE_ROWS_COLMAJOR
     assert tile(10**5, colmajor=True) == _config.MIN_TILE_ROWS_COLMAJOR
 
