@@ -19,6 +19,43 @@ def float64_from_bits(typingctx, bits):
     return sig, codegen
 
 
+class _FunctionAttributes(ir.FunctionAttributes):
+    """llvmlite's function attributes plus LLVM string attributes ("key"="value"),
+    which llvmlite has no spelling for."""
+
+    def __init__(self, original, strings):
+        super().__init__()
+        for name in original:
+            set.add(self, name)
+        self.alignstack = original.alignstack
+        self.personality = original.personality
+        self.strings = dict(getattr(original, "strings", {}), **strings)
+
+    def __len__(self):  # llvmlite writes the attribute list only when this is non-zero
+        return super().__len__() + len(self.strings)
+
+    def _to_list(self, *args):
+        return super()._to_list(*args) + [f'"{k}"="{v}"' for k, v in self.strings.items()]
+
+
+@intrinsic
+def prefer_512_bit_vectors(typingctx):
+    """Let LLVM vectorise the calling function's loops with 512-bit vectors where the
+    CPU has them (AVX-512), as it would with 256-bit ones otherwise: LLVM prefers
+    256-bit vectors on Intel AVX-512 CPUs (a function attribute,
+    "prefer-vector-width"="512", overrides that for the caller alone).  No effect on
+    CPUs without AVX-512 or outside x86.  Results are the same bits: the vector width
+    changes how many examples go per instruction, not the arithmetic of each."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        function = builder.function
+        function.attributes = _FunctionAttributes(function.attributes, {"prefer-vector-width": "512"})
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @intrinsic
 def prefetch_to_l2(typingctx, A, row, col, count):
     """Ask the CPU to start loading A[row, col:col+count] (A 2-D, C-contiguous) into the

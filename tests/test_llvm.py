@@ -12,7 +12,8 @@ from numba import njit
 from numpy.testing import assert_allclose
 
 from fastlogreg import _config
-from fastlogreg._llvm import accumulate_rows, margins_rows
+from fastlogreg._llvm import accumulate_rows, margins_rows, prefer_512_bit_vectors
+from fastlogreg._math import log1pexp, sigmoid
 
 FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
 
@@ -95,3 +96,53 @@ def test_no_read_past_the_last_row(dtype, n):
     assert_allclose(grad[0, :n], X.sum(axis=0))
     del X
     buffer.close()
+
+
+@njit(error_model="numpy", inline="always")
+def _per_example_loop(z, out):
+    for i in range(z.shape[0]):
+        out[i] = sigmoid(z[i]) + log1pexp(z[i])
+
+
+@njit(error_model="numpy")
+def _narrow_loop(z, out):
+    _per_example_loop(z, out)
+
+
+@njit(error_model="numpy")
+def _wide_loop(z, out):
+    prefer_512_bit_vectors()
+    _per_example_loop(z, out)
+
+
+def _has_avx512():
+    import llvmlite.binding as llvm
+
+    return llvm.get_host_cpu_features().get("avx512f", False)
+
+
+def test_prefer_512_bit_vectors_keeps_the_bits_and_marks_only_its_caller():
+    z = np.random.default_rng(3).standard_normal(1003) * 30
+    narrow, wide = np.empty_like(z), np.empty_like(z)
+    _narrow_loop(z, narrow)
+    _wide_loop(z, wide)
+    np.testing.assert_array_equal(wide, narrow)  # same arithmetic per example
+    wide_ir = _wide_loop.inspect_llvm(_wide_loop.signatures[0])
+    narrow_ir = _narrow_loop.inspect_llvm(_narrow_loop.signatures[0])
+    assert '"prefer-vector-width"="512"' in wide_ir
+    assert "prefer-vector-width" not in narrow_ir
+    if _has_avx512():  # where the CPU has 512-bit vectors, the loop uses them
+        assert "zmm" in _wide_loop.inspect_asm(_wide_loop.signatures[0])
+
+
+@pytest.mark.skipif(not _has_avx512(), reason="the CPU has no AVX-512")
+def test_the_per_example_kernel_uses_512_bit_vectors():
+    from fastlogreg._kernels import example_terms
+
+    # compiled afresh from the same source: numba does not show the code it loads
+    # from its cache
+    kernel = njit(**dict(_config.TERMS_OPTIONS, cache=False))(example_terms.py_func)
+    n = 64
+    z, losses, y = np.zeros(n), np.empty(n), np.ones(n)
+    kernel(z, losses, y, np.empty(0), np.empty(0), 0, n)
+    assert "zmm" in kernel.inspect_asm(kernel.signatures[0])
