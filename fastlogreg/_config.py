@@ -159,6 +159,9 @@ REGISTER_ROW_MAX_FEATURES = 32
 # float64 25.8 / 21.0 / 18.8 ms, 1.2e6 x 32 float64 16.1 / 12.9 / 11.3 ms, 8e6 x 5
 # float64 32.9 / 29.3 / 25.4 ms; H·v 4e6 x 10 float32 15.4 / 14.1 / 12.5 ms, float64
 # 14.6 / 16.3 / 15.4 ms (within noise), 1.2e6 x 32 float64 13.3 / 11.0 / 9.9 ms.
+# On the Intel Xeon, 256 / 512 / 2048 rows against 1024 (time ratio, one process, 15
+# rounds): 4e6 x 10 float64 0.93 / 0.97 / 0.98, float32 1.00 / 0.99 / 1.00, H·v
+# float64 0.98 / 0.98 / 0.97, 1.2e6 x 32 float64 1.02 / 1.02 / 1.05: no change.
 REGISTER_ROW_TILE_ROWS = 1024
 
 # The rows are split into at most this many blocks; each block is one parallel task
