@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import _solvers
-from ._kernels import plan
+from ._kernels import plan, two_class_codes
 from ._problem import Problem, check_finite_matrix, margins
 from ._sklearn_compat import estimator_bases, exception_class
 from ._threads import check_n_threads, thread_limit
@@ -207,10 +207,10 @@ class _LogisticRegression:
     def _encode_labels(self, y, m):
         """(classes, y01): the two classes in sorted order and y as 0.0 / 1.0."""
         y = _labels_1d(y, m)
-        _check_label_values(y)
-        two = _two_numeric_classes(y)
+        two = _encode_labels_fast_or_none(y)  # the usual y, in one pass
         if two is not None:
             return two
+        _check_label_values(y)
         classes, encoded = np.unique(y, return_inverse=True)  # sorts y: O(m log m)
         _check_classes(classes)
         return classes, encoded.astype(np.float64)
@@ -449,20 +449,33 @@ def _check_label_values(y):
             raise ValueError(f"Unknown label type: y mixes label types {names}")
 
 
-def _two_numeric_classes(y):
+def _encode_labels_fast_or_none(y):
     """(classes, y01) as np.unique would give them, for numeric y with exactly two
-    distinct values, in a few linear passes (np.unique sorts y: 35 ms of a 330 ms fit
-    on 1e6 x 100); None otherwise (then np.unique gives the answer or the error)."""
-    if y.dtype.kind not in "biuf" or y.shape[0] == 0:
+    distinct values that are class labels (integers, for a float dtype), in one pass
+    (_kernels.two_class_codes); None otherwise: then _check_label_values and np.unique
+    give the answer or the error.  It replaced the checks of float labels and an
+    encoding by NumPy comparisons (eight passes and five temporaries of length m):
+    y of 1e6 float64 labels 3.6 -> 0.7 ms, a fit on 1e6 x 100 float64 0.97 of its
+    time (one process, 9 rounds: 294 -> 286 ms on the Intel Xeon)."""
+    dtype = y.dtype
+    if dtype.kind not in "biuf" or y.shape[0] == 0:
         return None
-    differs = y != y[0]
-    k = int(np.argmax(differs))
-    if not differs[k]:
-        return None  # one class
-    if np.any(differs & (y != y[k])):
-        return None  # three or more
-    classes = np.sort(np.array([y[0], y[k]], dtype=y.dtype))
-    return classes, (y == classes[1]).astype(np.float64)
+    if dtype.kind == "b":
+        codes_of = y.view(np.uint8)
+    elif dtype == np.float16:
+        codes_of = y.astype(np.float32)  # exact; numba has no float16
+    elif dtype.itemsize > 8:
+        return None  # long double: numba has none either
+    else:
+        codes_of = y.astype(dtype.newbyteorder("="), copy=False)  # numba: native order
+    y01 = np.empty(y.shape[0], dtype=np.float64)
+    two, low, high = two_class_codes(np.ascontiguousarray(codes_of), y01)
+    if not two:
+        return None
+    classes = np.array([low, high], dtype=codes_of.dtype).astype(dtype)
+    if dtype.kind == "f" and not (np.isfinite(classes).all() and np.all(classes == np.round(classes))):
+        return None  # not class labels: _check_label_values says why
+    return classes, y01
 
 
 def _check_classes(classes):

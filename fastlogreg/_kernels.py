@@ -724,6 +724,29 @@ def count_outside(v, low, high):
     return bad
 
 
+@njit(**JIT_OPTIONS)
+def two_class_codes(y, out):
+    """If the vector y (length >= 1) holds exactly two distinct values: out[i] = 1.0
+    where y[i] is the larger, 0.0 where it is the smaller, and (True, smaller, larger)
+    is returned; otherwise (False, y[0], y[0]) and out is left undefined.  A NaN is
+    distinct from every value.  One pass after the first value that differs from
+    y[0], branch-free (vectorised), no temporaries: the encoding of binary labels."""
+    first = y[0]
+    k = 1
+    while k < y.shape[0] and y[k] == first:
+        k += 1
+    if k == y.shape[0]:
+        return False, first, first
+    low, high = (first, y[k]) if first < y[k] else (y[k], first)
+    others = 0
+    for i in range(y.shape[0]):
+        v = y[i]
+        is_high = v == high
+        others += (not is_high) & (v != low)
+        out[i] = 1.0 if is_high else 0.0
+    return others == 0, low, high
+
+
 @njit(**dict(JIT_OPTIONS, parallel=True))
 def count_outside_parallel(v, low, high):
     """count_outside in 64 chunks, in parallel (a count: the same for any thread count)."""

@@ -292,20 +292,35 @@ def test_nonfinite_X_is_found_by_newton_cholesky_with_the_gram_kernel(bad, order
 @pytest.mark.parametrize(
     "labels",
     [
-        np.array([3, 1, 3, 3, 1]), np.array([1.5, -0.0, 0.0, 1.5, 0.0]), np.array([True, False, False]),
+        np.array([3, 1, 3, 3, 1]), np.array([2.0, -0.0, 0.0, 2.0, 0.0]), np.array([True, False, False]),
         np.array([2, 2, 7], dtype=np.uint8), np.array([-1.0, 1.0, 1.0], dtype=np.float32),
+        np.array([1.0, 0.0, 1.0], dtype=np.float16), np.array([2**64 - 1, 5], dtype=np.uint64),
+        np.array([5, 9, 9, 7, 5, 7])[::2], np.array([1.0, 0.0, 0.0], dtype=">f8"),
     ],
 )
 def test_binary_labels_encoded_as_np_unique_does(labels):
-    from fastlogreg._estimator import _two_numeric_classes
+    from fastlogreg._estimator import _encode_labels_fast_or_none
 
-    classes, y01 = _two_numeric_classes(labels)
+    before = labels.copy()
+    classes, y01 = _encode_labels_fast_or_none(labels)
     expected_classes, inverse = np.unique(labels, return_inverse=True)
     assert classes.dtype == expected_classes.dtype
     assert_array_equal(classes, expected_classes)
     assert_array_equal(y01, inverse.astype(np.float64))
-    assert _two_numeric_classes(np.array([4, 4, 4])) is None
-    assert _two_numeric_classes(np.array([4, 5, 6])) is None
+    assert_array_equal(labels, before)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [4, 4, 4], [4, 5, 6], [5, 4, 4, 4, 6], [1.5, 0.0, 1.5], [np.nan, 0.0, 0.0], [0.0, 0.0, np.nan],
+        [0.0, np.inf, 0.0], [np.nan, np.nan], ["a", "b"], [1 + 0j, 0j],
+    ],
+)
+def test_labels_the_fast_encoding_leaves_to_np_unique_and_the_checks(labels):
+    from fastlogreg._estimator import _encode_labels_fast_or_none
+
+    assert _encode_labels_fast_or_none(np.array(labels)) is None
 
 
 def test_predict_errors():
