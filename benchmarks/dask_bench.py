@@ -125,11 +125,11 @@ def main(argv=None):
         blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, dtype, None)
         try:
             start = time.perf_counter()
-            summary = blocks.sum_rows(_dask._summaries, 2, dtype.name)
+            summary = blocks.sum_rows(_dask._summaries, 3, dtype.name)
             setup = time.perf_counter() - start
             sizes = block_sizes(m, args.block_rows)
             per_worker = sorted(sum(sizes[k] for k in indices) for _, indices in blocks._plan() if indices)
-            objective = _dask.DaskObjective(blocks, n, summary[1], args.C, True)
+            objective = _dask.DaskObjective(blocks, n, summary[1], summary[2], args.C, True)
             theta = np.random.default_rng(1).standard_normal(n + 1) * 0.01
             w, b = theta[:n], theta[n]
             with thread_limit(min(threads, _max_threads())):

@@ -178,10 +178,13 @@ def fit(estimator, X, y, sample_weight=None):
 
     blocks = _persist_blocks(X, y, sample_weight, classes[1], class_weight, dtype, estimator.n_threads)
     try:
-        summary = blocks.sum_rows(_summaries, 2, dtype.name)  # [rows, Σ weights]; warms the kernels
+        # [rows, Σ weights, Σ weights of the positive labels]; warms the kernels
+        summary = blocks.sum_rows(_summaries, 3, dtype.name)
         if not summary[1] > 0:
             raise ValueError(_estimator.WEIGHTS_SUM_TO_ZERO)
-        objective = DaskObjective(blocks, n, summary[1], float(estimator.C), bool(estimator.fit_intercept))
+        objective = DaskObjective(
+            blocks, n, summary[1], summary[2], float(estimator.C), bool(estimator.fit_intercept)
+        )
         solver, result = estimator._solve(objective, m, n)
         estimator._set_fitted(result, solver, dtype, blocks.all_separated, objective)
     finally:
@@ -220,8 +223,8 @@ class DaskObjective(_solvers.ScaledObjective):
     workers, next to their blocks.
     """
 
-    def __init__(self, blocks, n_features, weight_sum, C, fit_intercept):
-        super().__init__(n_features, weight_sum, C, fit_intercept)
+    def __init__(self, blocks, n_features, weight_sum, label_sum, C, fit_intercept):
+        super().__init__(n_features, weight_sum, label_sum, C, fit_intercept)
         self.blocks = blocks
         self._point = None  # (id, w, b): the last point evaluated with want_hessian
 
@@ -601,9 +604,15 @@ def _warm_kernels(dtype_name):
 
 
 def _summaries(blocks, dtype_name):
-    """Per block: [rows, Σ weights]."""
+    """Per block: [rows, Σ weights, Σ weights of the positive labels]."""
     _warm_kernels(dtype_name)  # in this process too (local scheduler)
-    return np.array([[b.problem.n_samples, b.problem.weight_sum] for b in blocks]).reshape(-1, 2)
+    rows = [[b.problem.n_samples, b.problem.weight_sum, _label_sum(b.problem)] for b in blocks]
+    return np.array(rows).reshape(-1, 3)
+
+
+def _label_sum(problem):
+    y, s = problem.y, problem.sample_weight
+    return float(y @ s) if s.size else float(y.sum())
 
 
 def _loss_grad_rows(blocks, w, b, point):

@@ -277,7 +277,7 @@ class _LogisticRegression:
         if solver == "auto":
             solver = _solvers.choose_solver(m, n, float(self.C))
         result = _solvers.SOLVERS[solver](
-            objective, self._initial_theta(objective.size, n), float(self.tol), int(self.max_iter),
+            objective, self._initial_theta(objective, n), float(self.tol), int(self.max_iter),
             callback=self._iteration_callback(), learning_rate=float(self.learning_rate),
         )
         return solver, result
@@ -310,12 +310,13 @@ class _LogisticRegression:
         self.objective_ = result.objective
         self.solver_ = solver
 
-    def _initial_theta(self, size, n):
-        theta = np.zeros(size)
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (1, n):
-            theta[:n] = self.coef_.ravel()
-            if self.fit_intercept:
-                theta[n] = float(self.intercept_[0])
+    def _initial_theta(self, objective, n):
+        if not (self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (1, n)):
+            return objective.initial_theta()
+        theta = np.zeros(objective.size)
+        theta[:n] = self.coef_.ravel()
+        if self.fit_intercept:
+            theta[n] = float(self.intercept_[0])
         return theta
 
     def _iteration_callback(self):

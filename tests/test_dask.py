@@ -127,13 +127,17 @@ def test_warm_start_and_unpenalised(client):
 
 def test_one_call_per_worker_per_evaluation(client):
     """The design: an evaluation is one call per worker, over the blocks it holds."""
+    from fastlogreg._problem import Problem
+    from fastlogreg._solvers import Objective
+
     X, y = make_data(m=4000, n=5, seed=7)
     Xd, yd = chunked(X, y, 250)  # 16 blocks
     blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
     try:
-        summary = blocks.sum_rows(_dask._summaries, 2, "float64")  # the first call: tasks, warm-up
+        summary = blocks.sum_rows(_dask._summaries, 3, "float64")  # the first call: tasks, warm-up
         assert summary[0] == 4000 and blocks.calls == {"direct": 0, "task": 2}
-        objective = _dask.DaskObjective(blocks, 5, summary[1], 1.0, True)
+        objective = _dask.DaskObjective(blocks, 5, summary[1], summary[2], 1.0, True)
+        assert_allclose(objective.initial_theta(), Objective(Problem(X, y), 1.0, True).initial_theta())
         theta = np.full(6, 0.1)
         objective.value_and_gradient(theta)  # places the actors
         with distributed.get_task_stream(client) as stream:
@@ -145,9 +149,6 @@ def test_one_call_per_worker_per_evaluation(client):
         assert len({v[0] for v in held.values()}) == 2
     finally:
         blocks.close()
-    from fastlogreg._problem import Problem
-    from fastlogreg._solvers import Objective
-
     ref_value, ref_grad = Objective(Problem(X, y), 1.0, True).value_and_gradient(theta)
     assert_allclose(value, ref_value, rtol=1e-14)
     assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-16)
@@ -161,11 +162,11 @@ def test_blocks_balanced_across_workers_once_per_fit(client):
     distributed.wait([Xd, yd])
     blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
     try:
-        blocks.sum_rows(_dask._summaries, 2, "float64")
+        blocks.sum_rows(_dask._summaries, 3, "float64")
         held = client.who_has(blocks.futures)
         assert sorted(len(indices) for _, indices in blocks._plan()) == [4, 4]
         assert {len(v) for v in held.values()} == {1}  # moved, not copied
-        objective = _dask.DaskObjective(blocks, 5, 4000.0, 1.0, True)
+        objective = _dask.DaskObjective(blocks, 5, 4000.0, float(y.sum()), 1.0, True)
         value, _ = objective.value_and_gradient(np.full(6, 0.1))
     finally:
         blocks.close()

@@ -136,3 +136,26 @@ def test_gram_kernel_gives_the_same_bits_for_any_thread_count():
     finally:
         numba.set_num_threads(previous)
     assert np.array_equal(with_all, with_one)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_solvers_start_at_the_best_intercept_for_w_zero(weighted):
+    """initial_theta: w = 0 and b = log-odds of the (weighted) mean label, where the
+    intercept's gradient vanishes (b is not penalised)."""
+    X, y = make_data(m=3000, n=6, seed=34)
+    y = (np.random.default_rng(35).random(3000) < 0.15).astype(float)  # 15% positives
+    s = np.random.default_rng(36).uniform(0.1, 2.0, 3000) if weighted else None
+    objective = Objective(Problem(X, y, s), 0.7, True)
+    theta = objective.initial_theta()
+    p = np.average(y, weights=s)
+    assert_allclose(theta, np.r_[np.zeros(6), np.log(p / (1 - p))], rtol=1e-14)
+    grad = objective.value_and_gradient(theta)[1]
+    assert abs(grad[-1]) < 1e-14  # the best intercept for w = 0
+    assert abs(grad[:-1]).max() > 1e-3  # w = 0 is not the optimum: work is left
+    assert_allclose(Objective(Problem(X, y, s), 0.7, False).initial_theta(), np.zeros(6))
+
+
+def test_one_class_only_in_the_weights_starts_at_zero():
+    X, y = make_data(m=100, n=3, seed=37)
+    s = np.where(y == 1, 1.0, 0.0)  # the negatives weigh nothing: log-odds infinite
+    assert_allclose(Objective(Problem(X, y, s), 1.0, True).initial_theta(), np.zeros(4))
