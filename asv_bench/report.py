@@ -3,8 +3,12 @@
     cd asv_bench
     python report.py                          # print the table for the newest result
     python report.py --update-readme          # rewrite the table in ../README.md
+    python report.py --update-readme --readme-table intel   # another machine's table
 
 Reads the newest result file of this machine (or --machine) under .asv/results.
+``--update-readme`` rewrites the tables between the README's ``performance-table``
+markers; with ``--readme-table NAME``, those between the ``performance-table-NAME``
+markers (one set of tables per machine measured).
 """
 
 import argparse
@@ -12,6 +16,7 @@ import itertools
 import json
 import math
 import pathlib
+import re
 
 from asv.results import Results
 
@@ -19,11 +24,16 @@ from fastlogreg._bench import replace_marked_section
 
 HERE = pathlib.Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
-START, END = "<!-- performance-table:start -->", "<!-- performance-table:end -->"
 
 
-def newest_result(machine):
-    folder = HERE / ".asv" / "results"
+def markers(table_name=None):
+    """The README's start and end markers of the tables called table_name (None: the
+    first ones, unnamed)."""
+    name = "performance-table" if table_name is None else f"performance-table-{table_name}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def newest_result(folder, machine):
     machines = [machine] if machine else [p.name for p in folder.iterdir() if p.is_dir()]
     files = [f for m in machines for f in (folder / m).glob("*.json") if f.name != "machine.json"]
     if not files:
@@ -125,18 +135,28 @@ def main(argv=None):
     )
     parser.add_argument("--machine", help="asv machine name (default: the newest result of any)")
     parser.add_argument("--update-readme", action="store_true", help=f"rewrite the table in {README}")
+    parser.add_argument("--readme", type=pathlib.Path, default=README,
+                        help="the file --update-readme rewrites (default: the project's README)")
+    parser.add_argument("--readme-table", metavar="NAME",
+                        help="with --update-readme: rewrite the tables between the "
+                             "performance-table-NAME markers (default: the performance-table ones)")
+    parser.add_argument("--results", type=pathlib.Path, default=HERE / ".asv" / "results",
+                        help="asv's results folder (default: .asv/results)")
     args = parser.parse_args(argv)
-    path, machine = newest_result(args.machine)
+    if args.readme_table is not None and not re.fullmatch(r"[A-Za-z0-9_]+", args.readme_table):
+        parser.error(f"--readme-table: {args.readme_table!r} is not a name of letters, "
+                     "digits and underscores")
+    path, machine = newest_result(args.results, args.machine)
     results = Results.load(str(path))
     text = table(results, machine)
     if not args.update_readme:
         print(text)
         return
     try:
-        replace_marked_section(README, START, END, text)
+        replace_marked_section(args.readme, *markers(args.readme_table), text)
     except ValueError as error:
         raise SystemExit(str(error)) from None
-    print(f"updated {README} from {path.name}")
+    print(f"updated {args.readme} from {path.name}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The measuring code behind benchmarks/ (no timing is asserted: only what the numbers
 mean and how they relate)."""
 
+import json
 import runpy
 from pathlib import Path
 
@@ -111,3 +112,47 @@ def test_replace_marked_section(tmp_path):
     with pytest.raises(ValueError, match="has no"):
         _bench.replace_marked_section(path, "<!-- s -->", "<!-- e -->", "new")
     assert path.read_text() == "<!-- e -->\n<!-- s -->\n"
+
+
+def _asv_results(folder, machine="box"):
+    """A small asv results folder: one machine, two of the kernel benchmarks."""
+    pytest.importorskip("asv")
+    from asv.results import Results
+    from asv.runner import BenchmarkResult
+
+    params = [["'1e6x100'"], ["'float64'"], ["'C'", "'F'"]]
+    names = ["shape", "dtype", "order"]
+    results = Results({"machine": machine}, {}, "0123456789abcdef", 0, "3.11", "env-1", {})
+    for name, values in (("time_cost_and_gradient", [0.0279, 0.0301]),
+                         ("track_fraction_of_read_bandwidth", [0.87, 0.80])):
+        benchmark = {"name": f"bench_kernels.CostAndGradient.{name}", "params": params,
+                     "param_names": names, "version": "1"}
+        results.add_result(benchmark, BenchmarkResult(
+            result=values, samples=[None, None], number=[None, None], errcode=0, stderr="",
+            profile=None))
+    (folder / machine).mkdir(parents=True)
+    (folder / machine / "machine.json").write_text(json.dumps(
+        {"machine": machine, "cpu": "Some CPU", "num_cpu": "2", "ram": str(24 * 2**30), "version": 1}))
+    results.save(str(folder))
+
+
+def test_asv_report_rewrites_the_named_tables_only(tmp_path):
+    report = runpy.run_path(str(BENCHMARKS.parent / "asv_bench" / "report.py"))
+    _asv_results(tmp_path / "results")
+    readme = tmp_path / "README.md"
+    first = "<!-- performance-table:start -->\namd\n<!-- performance-table:end -->\n"
+    readme.write_text(first + "<!-- performance-table-intel:start -->\nold\n"
+                      "<!-- performance-table-intel:end -->\n")
+    report["main"](["--results", str(tmp_path / "results"), "--update-readme",
+                    "--readme", str(readme), "--readme-table", "intel"])
+    text = readme.read_text()
+    assert text.startswith(first + "<!-- performance-table-intel:start -->\nMeasured by ")
+    assert "old" not in text and "`box` (Some CPU, 2 CPUs, 24 GiB), commit `0123456789`" in text
+    assert "| 1e6x100 | float64 | C | 27.9 ms | 0.87 |" in text
+    assert "| 1e6x100 | float64 | F | 30.1 ms | 0.80 |" in text
+    with pytest.raises(SystemExit, match="has no <!-- performance-table-arm:start -->"):
+        report["main"](["--results", str(tmp_path / "results"), "--update-readme",
+                        "--readme", str(readme), "--readme-table", "arm"])
+    with pytest.raises(SystemExit):
+        report["main"](["--update-readme", "--readme-table", "a b"])
+    assert readme.read_text() == text
