@@ -606,13 +606,8 @@ def _warm_kernels(dtype_name):
 def _summaries(blocks, dtype_name):
     """Per block: [rows, Σ weights, Σ weights of the positive labels]."""
     _warm_kernels(dtype_name)  # in this process too (local scheduler)
-    rows = [[b.problem.n_samples, b.problem.weight_sum, _label_sum(b.problem)] for b in blocks]
+    rows = [[b.problem.n_samples, b.problem.weight_sum, b.problem.label_sum] for b in blocks]
     return np.array(rows).reshape(-1, 3)
-
-
-def _label_sum(problem):
-    y, s = problem.y, problem.sample_weight
-    return float(y @ s) if s.size else float(y.sum())
 
 
 def _loss_grad_rows(blocks, w, b, point):

@@ -24,6 +24,9 @@ class Problem:
         self.y = as_labels(y, m)
         self.sample_weight = as_sample_weight(sample_weight, m)
         self.weight_sum = float(self.sample_weight.sum()) if self.sample_weight.size else float(m)
+        # Σ s_i y_i: with weight_sum, the mean label the solvers' start uses
+        s = self.sample_weight
+        self.label_sum = float(self.y @ s) if s.size else float(self.y.sum())
         self._tile, self._block_rows, n_blocks = _kernels.plan(m, n, self.X.itemsize, self._colmajor)
         self._z, self._partials = _kernels.allocate_workspace(n, n_blocks, self._tile)
         self._sums = np.empty(n + 2, dtype=np.float64)

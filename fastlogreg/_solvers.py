@@ -118,9 +118,7 @@ class Objective(ScaledObjective):
     """The scaled objective of one in-memory ``Problem``."""
 
     def __init__(self, problem, C, fit_intercept):
-        y, s = problem.y, problem.sample_weight
-        label_sum = float(y @ s) if s.size else float(y.sum())
-        super().__init__(problem.n_features, problem.weight_sum, label_sum, C, fit_intercept)
+        super().__init__(problem.n_features, problem.weight_sum, problem.label_sum, C, fit_intercept)
         self.problem = problem
         self._hess_weights = None  # s_i σ'(z_i) at the last point asked with want_hessian
         self._input_checked = False
