@@ -16,21 +16,13 @@ import itertools
 import json
 import math
 import pathlib
-import re
 
 from asv.results import Results
 
-from fastlogreg._bench import replace_marked_section
+from fastlogreg._bench import add_readme_arguments, readme_markers, replace_marked_section
 
 HERE = pathlib.Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
-
-
-def markers(table_name=None):
-    """The README's start and end markers of the tables called table_name (None: the
-    first ones, unnamed)."""
-    name = "performance-table" if table_name is None else f"performance-table-{table_name}"
-    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
 def newest_result(folder, machine):
@@ -135,17 +127,10 @@ def main(argv=None):
     )
     parser.add_argument("--machine", help="asv machine name (default: the newest result of any)")
     parser.add_argument("--update-readme", action="store_true", help=f"rewrite the table in {README}")
-    parser.add_argument("--readme", type=pathlib.Path, default=README,
-                        help="the file --update-readme rewrites (default: the project's README)")
-    parser.add_argument("--readme-table", metavar="NAME",
-                        help="with --update-readme: rewrite the tables between the "
-                             "performance-table-NAME markers (default: the performance-table ones)")
+    add_readme_arguments(parser, "performance-table", README)
     parser.add_argument("--results", type=pathlib.Path, default=HERE / ".asv" / "results",
                         help="asv's results folder (default: .asv/results)")
     args = parser.parse_args(argv)
-    if args.readme_table is not None and not re.fullmatch(r"[A-Za-z0-9_]+", args.readme_table):
-        parser.error(f"--readme-table: {args.readme_table!r} is not a name of letters, "
-                     "digits and underscores")
     path, machine = newest_result(args.results, args.machine)
     results = Results.load(str(path))
     text = table(results, machine)
@@ -153,7 +138,8 @@ def main(argv=None):
         print(text)
         return
     try:
-        replace_marked_section(args.readme, *markers(args.readme_table), text)
+        markers = readme_markers("performance-table", args.readme_table)
+        replace_marked_section(args.readme, *markers, text)
     except ValueError as error:
         raise SystemExit(str(error)) from None
     print(f"updated {args.readme} from {path.name}")

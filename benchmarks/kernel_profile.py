@@ -29,7 +29,6 @@ tiles, and so their profile, differ from one CPU to another).
 import argparse
 import pathlib
 import platform
-import re
 import subprocess
 
 import numba
@@ -40,12 +39,6 @@ from fastlogreg import _bench, _config
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README_SHAPES = ((1_000_000, 100), (4_000_000, 10), (100_000, 1000))
 
-
-def markers(table_name=None):
-    """The README's start and end markers of the profile table called table_name (None:
-    the first one, unnamed)."""
-    name = "profile-table" if table_name is None else f"profile-table-{table_name}"
-    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 KERNEL_NAMES = {"gradient": "cost_and_gradient", "hessp": "H·v"}
 
@@ -95,15 +88,8 @@ def main(argv=None):
     parser.add_argument("--update-readme", action="store_true",
                         help="measure for the README (its three shapes, both kernels) and "
                              "rewrite its profile table")
-    parser.add_argument("--readme", type=pathlib.Path, default=ROOT / "README.md",
-                        help="the file --update-readme rewrites (default: the project's README)")
-    parser.add_argument("--readme-table", metavar="NAME",
-                        help="with --update-readme: rewrite the table between the "
-                             "profile-table-NAME markers (default: the profile-table ones)")
+    _bench.add_readme_arguments(parser, "profile-table", ROOT / "README.md")
     args = parser.parse_args(argv)
-    if args.readme_table is not None and not re.fullmatch(r"[A-Za-z0-9_]+", args.readme_table):
-        parser.error(f"--readme-table: {args.readme_table!r} is not a name of letters, "
-                     "digits and underscores")
     if args.update_readme:
         default_shapes, kernels = README_SHAPES, args.kernel or ["gradient", "hessp"]
     else:
@@ -128,8 +114,8 @@ def main(argv=None):
     print("compute: the kernel's work on data in cache (ns/row: per row, one thread)")
     if args.update_readme:
         try:
-            _bench.replace_marked_section(args.readme, *markers(args.readme_table),
-                                          markdown(results, args))
+            markers = _bench.readme_markers("profile-table", args.readme_table)
+            _bench.replace_marked_section(args.readme, *markers, markdown(results, args))
         except ValueError as error:
             raise SystemExit(str(error)) from None
         print(f"updated {args.readme}")

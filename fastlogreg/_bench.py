@@ -307,6 +307,33 @@ def format_table(header, rows):
     return "\n".join(lines)
 
 
+def add_readme_arguments(parser, kind, default_readme):
+    """--readme and --readme-table for a script whose --update-readme rewrites the
+    README's ``kind`` tables ("profile-table", "performance-table"): those between the
+    ``kind`` markers, or with --readme-table NAME the ``kind-NAME`` ones (one set per
+    machine measured).  See readme_markers."""
+    import argparse
+    import pathlib
+
+    def table_name(value):
+        if not re.fullmatch(r"[A-Za-z0-9_]+", value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not a name of letters, digits and underscores")
+        return value
+
+    parser.add_argument("--readme", type=pathlib.Path, default=default_readme,
+                        help="the file --update-readme rewrites (default: the project's README)")
+    parser.add_argument("--readme-table", metavar="NAME", type=table_name,
+                        help=f"with --update-readme: rewrite the table between the {kind}-NAME "
+                             f"markers (default: the {kind} ones)")
+
+
+def readme_markers(kind, table_name=None):
+    """The README's start and end marker lines of the ``kind`` table called table_name
+    (None: the unnamed one)."""
+    name = kind if table_name is None else f"{kind}-{table_name}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
 def replace_marked_section(path, start, end, text):
     """Rewrite what lies between the marker lines ``start`` and ``end`` of the text file
     at ``path`` with ``text`` (the markers stay): how the scripts regenerate the README's
