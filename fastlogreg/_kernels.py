@@ -57,7 +57,9 @@ prefetch, the register kernels called on 128-row pieces of the tile with the
 matching share of the next tile prefetched after each (time with ÷ without: 0.89 to
 0.95 for rows of 40-80 bytes, 4e6 x 10 and 8e6 x 5, but 1.1-1.24 for 1.2e6 x 32
 float64 and 1.3e6 x 30 float32, and 1.18 and 0.91 for 2e6 x 16 float64 and
-float32); each tile
+float32); on the Intel Xeon, the next tile prefetched during the per-example
+terms (computed in 128-example pieces, a piece of the next tile after each): 4e6 x 10
+float64 1.03, float32 1.00 of the time without, one thread 1.09; each tile
 transposed into a scratch and handled like X.T (5% faster in float64 but 1.6x
 slower for 2e6 x 16 float32, and much slower for long rows; the transposition alone
 costs 2.8 ns per row of 10); rows padded to 16 features with masked loads (margins
