@@ -10,6 +10,8 @@ rounds (one fit of each contender per round).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/fit_speed.py
     python benchmarks/fit_speed.py --shape 500 10 --repeat 21       # the small problem
+    python benchmarks/fit_speed.py --shape 200000 100 --column-scales 0.1 10 --column-shift 5
+                                                  # features neither scaled nor centred
 
 Data: asv_bench/benchmarks/common.py's seeded synthetic problem (the same as asv's).
 """
@@ -80,6 +82,14 @@ def main(argv=None):
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--column-scales", nargs=2, type=float, metavar=("LOW", "HIGH"),
+        help="multiply each feature by a factor drawn log-uniformly from [LOW, HIGH] (seeded)",
+    )
+    parser.add_argument(
+        "--column-shift", type=float, default=0.0, metavar="S",
+        help="add to each feature a constant drawn uniformly from [-S, S] (seeded)",
+    )
+    parser.add_argument(
         "--settle", type=float, default=_bench.SETTLE_SECONDS,
         help="idle seconds before each timed fit (lets BLAS threads stop spinning; default %(default)s)",
     )
@@ -88,11 +98,22 @@ def main(argv=None):
     m, n = args.shape
     SHAPES["custom"] = (m, n)
     X, y, _ = classification_data("custom", "float64", "C", seed=0)
+    rng = np.random.default_rng(1)
+    if args.column_scales:
+        low, high = args.column_scales
+        X *= np.exp(rng.uniform(np.log(low), np.log(high), n))
+    if args.column_shift:
+        X += rng.uniform(-args.column_shift, args.column_shift, n)
     C = args.C
     reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=100).fit(X, y)
     f_star = objective(X, y, *coefficients(reference), C)
-    print(f"X {m} x {n} float64, C={C}; f* = {f_star:.12g}; reached = within {args.gap:g} relative")
-    print(f"{'contender':<26} {'tol':>7} {'median ms':>10} {'gap':>10} {'÷ fastlogreg auto':>18}")
+    columns = ""
+    if args.column_scales or args.column_shift:
+        low, high = args.column_scales or (1, 1)
+        columns = f" (features scaled by {low:g} to {high:g}, shifted by up to ±{args.column_shift:g})"
+    print(f"X {m} x {n} float64{columns}, C={C}; f* = {f_star:.12g}; reached = within {args.gap:g} relative")
+    header = f"{'contender':<26} {'tol':>7} {'iterations':>10} {'median ms':>10} {'gap':>10}"
+    print(f"{header} {'÷ fastlogreg auto':>18}")
     chosen = {}
     for name, make in contenders(C, m):
         for tol in TOLS:
@@ -101,7 +122,8 @@ def main(argv=None):
                 model = make(tol).fit(X, y)
             gap = (objective(X, y, *coefficients(model), C) - f_star) / abs(f_star)
             if gap <= args.gap:
-                chosen[name] = (tol, gap, make)
+                iterations = int(np.max(np.ravel(getattr(model, "n_iter_", -1))))
+                chosen[name] = (tol, gap, make, iterations)
                 break
         else:
             print(f"{name:<26} did not reach the optimum at tol {TOLS[-1]:g} (gap {gap:.2e})")
@@ -116,13 +138,13 @@ def main(argv=None):
     # Timed in interleaved rounds (one fit of each contender per round, an idle pause
     # before each): a slow spell of this shared machine then hits every contender.
     medians = _bench.interleaved(
-        {name: fit_with(make, tol) for name, (tol, _, make) in chosen.items()},
+        {name: fit_with(make, tol) for name, (tol, _, make, _) in chosen.items()},
         args.repeat, args.settle,
     )
     baseline = medians.get("fastlogreg auto")
-    for name, (tol, gap, _) in chosen.items():
+    for name, (tol, gap, _, iterations) in chosen.items():
         ratio = f"{medians[name] / baseline:17.2f}x" if baseline else ""
-        print(f"{name:<26} {tol:7.0e} {medians[name] * 1e3:10.4g} {gap:10.1e} {ratio}")
+        print(f"{name:<26} {tol:7.0e} {iterations:10d} {medians[name] * 1e3:10.4g} {gap:10.1e} {ratio}")
 
 if __name__ == "__main__":
     main()

@@ -178,12 +178,15 @@ def fit(estimator, X, y, sample_weight=None):
 
     blocks = _persist_blocks(X, y, sample_weight, classes[1], class_weight, dtype, estimator.n_threads)
     try:
-        # [rows, Σ weights, Σ weights of the positive labels]; warms the kernels
-        summary = blocks.sum_rows(_summaries, 3, dtype.name)
+        # [rows, Σ weights, Σ weights of the positive labels, sample moments of the
+        # columns (see _summaries)]; warms the kernels
+        sample_rows = -(-_solvers.sample_rows(n) // blocks.n_blocks)
+        summary = blocks.sum_rows(_summaries, 2 * n + 4, dtype.name, sample_rows)
         if not summary[1] > 0:
             raise ValueError(_estimator.WEIGHTS_SUM_TO_ZERO)
         objective = DaskObjective(
-            blocks, n, summary[1], summary[2], float(estimator.C), bool(estimator.fit_intercept)
+            blocks, n, summary[1], summary[2], float(estimator.C), bool(estimator.fit_intercept),
+            sample_moments=summary[3:],
         )
         solver, result = estimator._solve(objective, m, n)
         estimator._set_fitted(result, solver, dtype, blocks.all_separated, objective)
@@ -223,10 +226,16 @@ class DaskObjective(_solvers.ScaledObjective):
     workers, next to their blocks.
     """
 
-    def __init__(self, blocks, n_features, weight_sum, label_sum, C, fit_intercept):
+    def __init__(self, blocks, n_features, weight_sum, label_sum, C, fit_intercept, sample_moments=None):
+        """sample_moments: [Σ s, Σ s x, Σ s x²] over a sample of the blocks' rows (see
+        Problem.sample_moments), for L-BFGS's change of variables."""
         super().__init__(n_features, weight_sum, label_sum, C, fit_intercept)
         self.blocks = blocks
+        self.sample_moments = sample_moments
         self._point = None  # (id, w, b): the last point evaluated with want_hessian
+
+    def _sample_moments(self):
+        return self.sample_moments
 
     def _loss_grad_sums(self, w, b, want_hessian):
         point = None
@@ -603,11 +612,18 @@ def _warm_kernels(dtype_name):
     _kernels.merge_partials(np.zeros((1, 1)), np.empty(1))
 
 
-def _summaries(blocks, dtype_name):
-    """Per block: [rows, Σ weights, Σ weights of the positive labels]."""
+def _summaries(blocks, dtype_name, sample_rows):
+    """Per block: [rows, Σ weights, Σ weights of the positive labels, then the sample
+    moments of at most sample_rows of its rows (Problem.sample_moments)]."""
     _warm_kernels(dtype_name)  # in this process too (local scheduler)
-    rows = [[b.problem.n_samples, b.problem.weight_sum, b.problem.label_sum] for b in blocks]
-    return np.array(rows).reshape(-1, 3)
+    rows = [
+        np.concatenate([
+            [b.problem.n_samples, b.problem.weight_sum, b.problem.label_sum],
+            b.problem.sample_moments(sample_rows),
+        ])
+        for b in blocks
+    ]
+    return np.array(rows) if rows else np.empty((0, 0))  # a worker without blocks: dropped
 
 
 def _loss_grad_rows(blocks, w, b, point):

@@ -66,7 +66,9 @@ class _LogisticRegression:
         Only 0 (the L2 penalty) is supported for now.
     fit_intercept : bool, default True
     solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "gd"}, default "auto"
-        "lbfgs": scipy's L-BFGS-B, one pass over X per evaluation.
+        "lbfgs": scipy's L-BFGS-B, one pass over X per evaluation; on rescaled and
+        centred variables where the features' scales or means call for it (no need
+        to standardise X first; see _solvers.VariableChange).
         "newton-cg": truncated Newton, one pass per Hessian-vector product.
         "newton-cholesky": Newton with the full (n+1)² Hessian; for up to a few
         thousand features.  "gd": batch gradient descent with ``learning_rate``.

@@ -12,6 +12,8 @@ from ._validation import as_labels, as_matrix, as_sample_weight
 
 _NO_ARRAY = np.empty(0, dtype=np.float64)
 _GRAM_CHUNK_BYTES = 4 * 1024 * 1024
+_SAMPLE_RUN_ROWS = 64  # Problem.sample_moments: runs of at most this many rows,
+_SAMPLE_MIN_RUNS = 16  # and at least this many runs
 
 
 class Problem:
@@ -141,6 +143,35 @@ class Problem:
         out[:n, n] = cross
         out[n, n] = d_total
         return loss
+
+    def sample_moments(self, max_rows):
+        """[Σ s, Σ s x (n values), Σ s x² (n values)] (float64) over at most
+        ``max_rows`` rows of X (all rows when m <= max_rows): the column means and
+        spreads the solvers' change of variables is made from (see
+        _solvers.VariableChange).  The rows are runs of up to 64 consecutive rows
+        (at least 16 runs), evenly spaced through X: spread over all of X, yet read
+        as whole cache lines from column-major X too (4096 rows of 1e6 x 100 F: 1.5
+        ms, single rows 4.8 ms).  Reads only those rows, a few hundred at a time."""
+        m, n = self.X.shape
+        max_rows = max(int(max_rows), 1)
+        if m <= max_rows:
+            rows = np.arange(m)
+        else:
+            run = max(1, min(_SAMPLE_RUN_ROWS, max_rows // _SAMPLE_MIN_RUNS))
+            starts = np.linspace(0, m - run, max_rows // run).astype(np.int64)
+            rows = (starts[:, None] + np.arange(run)).ravel()
+        weights = self.sample_weight[rows] if self.sample_weight.size else np.ones(rows.size)
+        out = np.zeros(2 * n + 1)
+        out[0] = weights.sum()
+        # NaN/inf in X (not scanned before a fit) give non-finite moments, which the
+        # caller treats as "no change of variables"; the first pass reports them.
+        with np.errstate(invalid="ignore", over="ignore"):
+            for a in range(0, rows.size, 256):
+                chunk = np.asarray(self.X[rows[a:a + 256]], dtype=np.float64)
+                s = weights[a:a + 256]
+                out[1:n + 1] += s @ chunk
+                out[n + 1:] += s @ (chunk * chunk)
+        return out
 
     def margins(self, w, b, out):
         """out = X w + b (float64, length m)."""

@@ -8,8 +8,9 @@ data size::
 θ = [w, b] with the intercept b unpenalised (θ = w without intercept).  Minimising f
 is minimising scikit-learn's ½‖w‖² + C Σ s_i L_i.
 
-Every solver stops when max |∇f(θ)| <= tol (L-BFGS-B: the projected gradient, which
-is the gradient here, as there are no bounds), or after ``max_iter`` iterations.
+Every solver stops when max |∇f(θ)| <= tol (L-BFGS, which may run on other variables
+u with θ = T u, checks the gradient in θ: see VariableChange), or after ``max_iter``
+iterations.
 Each objective evaluation is one fused pass over X; each Hessian-vector product too.
 """
 
@@ -113,6 +114,20 @@ class ScaledObjective:
         H[np.arange(n), np.arange(n)] += self.alpha
         return H
 
+    def _sample_moments(self):
+        """[Σ s, Σ s x, Σ s x²] over a sample of rows (see Problem.sample_moments), or
+        None: subclasses that hold the data supply them."""
+        return None
+
+    def variable_change(self):
+        """The change of variables θ = T u that L-BFGS runs in (see VariableChange),
+        made from the columns' sample moments; None where the problem is already
+        well scaled or no moments are known."""
+        moments = self._sample_moments()
+        if moments is None:
+            return None
+        return VariableChange.from_moments(moments, self.label_mean, self.alpha, self.fit_intercept)
+
 
 class Objective(ScaledObjective):
     """The scaled objective of one in-memory ``Problem``."""
@@ -150,6 +165,9 @@ class Objective(ScaledObjective):
         n = self.n_features
         return self.problem.gram(self._hess_weights, np.empty((n + 1, n + 1)))
 
+    def _sample_moments(self):
+        return self.problem.sample_moments(sample_rows(self.n_features))
+
     def _loss_grad_gram_sums(self, w, b):
         if self._hess_weights is None:
             self._hess_weights = np.empty(self.problem.n_samples)
@@ -176,26 +194,149 @@ def _notify(callback, curve, iteration, value):
         callback(iteration, float(value))
 
 
-def lbfgs(objective, theta0, tol, max_iter, callback=None, **_):
-    """scipy's L-BFGS-B, one fused pass over X per function evaluation."""
+# The change of variables for L-BFGS is made from at most this many rows, spread
+# through X, and at most SAMPLE_ELEMENTS elements (1e5 x 1000: 1024 rows, 2.8 ms C,
+# 4.7 ms F; 1e6 x 100: 4096 rows, 0.8 and 1.5 ms).  A preconditioner needs the columns' scales to a
+# few per cent, not exactly: 1000 rows give them to about 5%.
+SAMPLE_ROWS = 4096
+SAMPLE_ELEMENTS = 1 << 20
+# ... and is used when the curvatures it evens out differ by more than this factor,
+# or a column's mean exceeds MAX_MEAN_TO_RMS times its root mean square (the
+# intercept and that feature are then strongly coupled).  Below that, L-BFGS runs
+# on θ itself: it converges as fast there, and a sample's noise would only move it.
+MAX_CURVATURE_SPREAD = 4.0
+MAX_MEAN_TO_RMS = 0.5
+
+
+def sample_rows(n_features):
+    """How many rows of X the change of variables is made from."""
+    return max(16, min(SAMPLE_ROWS, SAMPLE_ELEMENTS // max(n_features, 1)))
+
+
+class VariableChange:
+    """θ = T u: L-BFGS minimises f(T u) over u instead of f(θ).
+
+    L-BFGS starts from the identity as its guess of the inverse Hessian; where the
+    features have very different scales, or means far from zero (the intercept and
+    those features then move together), that guess is poor by orders of magnitude
+    and L-BFGS needs hundreds or thousands of passes.  With u_j = c_j w_j and
+    u_b = c_b (b + μ·w), c_j the square root of the Hessian's diagonal at the start
+    after centring (ȳ(1-ȳ) var_j + α; c_b² = ȳ(1-ȳ)) and μ the column means,
+    the Hessian in u is close to a multiple of the identity at the start.  The
+    scales are normalised to a geometric mean of 1, so that T is the identity for
+    features that are already standardised (and L-BFGS then takes the same steps).
+    Measured on 2e5 x 100 standard normal features (passes to within 1e-9 of the
+    optimum): columns scaled by factors from 0.1 to 10 took 560 passes on θ and 7 on
+    u; from 0.01 to 100, 15001 and 7; shifted by up to 20 and scaled, 5078 and 6.
+    The stopping test stays on ∇f(θ) (see lbfgs).
+    """
+
+    def __init__(self, scale, mean):
+        """scale: c (length of θ); mean: μ (length n, zeros without an intercept)."""
+        self.scale = scale
+        self.mean = mean
+        self.n_features = mean.shape[0]
+        self.fit_intercept = scale.shape[0] > self.n_features
+
+    @classmethod
+    def from_moments(cls, moments, label_mean, alpha, fit_intercept):
+        """The change for the sample moments [Σ s, Σ s x, Σ s x²]; None where the
+        problem is well scaled already (see MAX_CURVATURE_SPREAD) or the moments are
+        not usable (no weight, NaN or infinity in the sample)."""
+        n = (moments.shape[0] - 1) // 2
+        weight = moments[0]
+        if not (weight > 0 and np.isfinite(moments).all()):
+            return None
+        second = moments[n + 1:] / weight
+        mean = moments[1:n + 1] / weight if fit_intercept else np.zeros(n)
+        variance = np.maximum(second - mean * mean, 0.0)
+        q = label_mean * (1.0 - label_mean)
+        if not q > 0:
+            q = 0.25
+        curvature = q * variance + alpha
+        if fit_intercept:
+            curvature = np.append(curvature, q)
+        usable = curvature > 0
+        if not usable.any():
+            return None
+        # a constant column without a penalty: no curvature of its own; any scale does
+        curvature[~usable] = np.exp(np.mean(np.log(curvature[usable])))
+        coupled = fit_intercept and bool(np.any(mean * mean > MAX_MEAN_TO_RMS**2 * second))
+        if curvature.max() <= MAX_CURVATURE_SPREAD * curvature.min() and not coupled:
+            return None
+        scale = np.sqrt(curvature)
+        return cls(scale / np.exp(np.mean(np.log(scale))), mean)
+
+    def to_theta(self, u):
+        theta = u / self.scale
+        if self.fit_intercept:
+            theta[-1] -= self.mean @ theta[:-1]
+        return theta
+
+    def to_u(self, theta):
+        u = np.array(theta, dtype=np.float64)
+        if self.fit_intercept:
+            u[-1] += self.mean @ u[:-1]
+        return u * self.scale
+
+    def gradient_to_u(self, grad):
+        """∇_u f(T u) = Tᵀ ∇f(θ)."""
+        g = np.array(grad, dtype=np.float64)
+        if self.fit_intercept:
+            g[:-1] -= self.mean * g[-1]
+        return g / self.scale
+
+
+class _ToleranceReached(Exception):
+    """Raised inside scipy's L-BFGS-B when max |∇f(θ)| <= tol (see lbfgs)."""
+
+
+def lbfgs(objective, theta0, tol, max_iter, callback=None, change_variables=True, **_):
+    """scipy's L-BFGS-B, one fused pass over X per function evaluation, on the
+    variables u of ``objective.variable_change()`` where it gives one (see
+    VariableChange; ``change_variables=False``: on θ).  It stops when
+    max |∇f(θ)| <= tol: the gradient in θ, whatever the variables (scipy's own
+    test, on the gradient in u, is switched off), so ``tol`` means what it means for
+    the other solvers."""
     import scipy.optimize  # imported on first use: keeps ``import fastlogreg`` cheap
 
+    change = objective.variable_change() if change_variables else None
     curve = []
+    last = {}  # the last point evaluated: L-BFGS-B's iterate when it calls back
 
-    def on_iteration(intermediate_result):
-        _notify(callback, curve, len(curve) + 1, intermediate_result.fun)
+    def value_and_gradient(u):
+        first = not last
+        u = np.array(u, dtype=np.float64)
+        theta = change.to_theta(u) if change else u
+        value, grad = objective.value_and_gradient(theta)
+        last.update(u=u, theta=theta, value=value, grad=grad)
+        if first and np.max(np.abs(grad)) <= tol:  # the start is optimal already
+            raise _ToleranceReached
+        return value, (change.gradient_to_u(grad) if change else grad)
 
+    def on_iteration(u):
+        _notify(callback, curve, len(curve) + 1, last["value"])
+        if np.array_equal(u, last["u"]) and np.max(np.abs(last["grad"])) <= tol:
+            raise _ToleranceReached
+
+    u0 = change.to_u(theta0) if change else np.array(theta0, dtype=np.float64)
     # L-BFGS-B's own linear algebra is tiny: one BLAS thread, so that no spinning BLAS
     # thread competes with the kernels for the cores (see blas_thread_limit).
     with blas_thread_limit(1):
-        result = scipy.optimize.minimize(
-            objective.value_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=on_iteration,
-            options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
-        )
+        try:
+            result = scipy.optimize.minimize(
+                value_and_gradient, u0, jac=True, method="L-BFGS-B", callback=on_iteration,
+                options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps},
+            )
+        except _ToleranceReached:
+            return SolverResult(
+                theta=last["theta"], n_iter=len(curve), converged=True, objective=float(last["value"]),
+                message="CONVERGENCE: max |gradient| <= tol", objective_curve=curve,
+            )
     message = result.message if isinstance(result.message, str) else str(result.message)
     return SolverResult(
-        theta=result.x, n_iter=int(result.nit), converged=result.status == 0,
-        objective=float(result.fun), message=message, objective_curve=curve,
+        theta=change.to_theta(result.x) if change else result.x, n_iter=int(result.nit),
+        converged=result.status == 0, objective=float(result.fun), message=message, objective_curve=curve,
     )
 
 
@@ -266,19 +407,28 @@ def _newton(theta0, tol, max_iter, callback, evaluate, solve):
     return SolverResult(theta, max_iter, converged, value, "max_iter reached", curve)
 
 
-def newton_cg(objective, theta0, tol, max_iter, callback=None, **_):
+def newton_cg(objective, theta0, tol, max_iter, callback=None, change_variables=True, **_):
     """Truncated Newton: each step solves H p = -g by conjugate gradients, each
-    Hessian-vector product one fused pass over X."""
+    Hessian-vector product one fused pass over X.  Where ``objective.variable_change()``
+    gives θ = T u, the conjugate gradients run on Tᵀ H T p_u = -Tᵀ g (preconditioned
+    by T Tᵀ) and the step is T p_u: badly scaled or uncentred features then need far
+    fewer products (see VariableChange)."""
+    change = objective.variable_change() if change_variables else None
 
     def evaluate(theta):
         return (*objective.value_and_gradient(theta, want_hessian=True), None)
 
+    def hessp_u(v):
+        return change.gradient_to_u(objective.hessian_vector_product(change.to_theta(v)))
+
     def solve(grad, _):
-        norm = float(np.sqrt(grad @ grad))
-        return _conjugate_gradient(
-            objective.hessian_vector_product, -grad, tol=min(0.5, np.sqrt(norm)) * norm,
-            max_iter=max(20, objective.size),
+        rhs = -(change.gradient_to_u(grad) if change else grad)
+        norm = float(np.sqrt(rhs @ rhs))
+        step = _conjugate_gradient(
+            hessp_u if change else objective.hessian_vector_product, rhs,
+            tol=min(0.5, np.sqrt(norm)) * norm, max_iter=max(20, objective.size),
         )
+        return change.to_theta(step) if change else step
 
     return _newton(theta0, tol, max_iter, callback, evaluate, solve)
 

@@ -134,8 +134,10 @@ def test_one_call_per_worker_per_evaluation(client):
     Xd, yd = chunked(X, y, 250)  # 16 blocks
     blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
     try:
-        summary = blocks.sum_rows(_dask._summaries, 3, "float64")  # the first call: tasks, warm-up
+        summary = blocks.sum_rows(_dask._summaries, 14, "float64", 250)  # the first call: tasks, warm-up
         assert summary[0] == 4000 and blocks.calls == {"direct": 0, "task": 2}
+        # every row sampled (250 per block): the moments of all of X
+        assert_allclose(summary[3:], Problem(X, y).sample_moments(4000), rtol=1e-12)
         objective = _dask.DaskObjective(blocks, 5, summary[1], summary[2], 1.0, True)
         assert_allclose(objective.initial_theta(), Objective(Problem(X, y), 1.0, True).initial_theta())
         theta = np.full(6, 0.1)
@@ -162,7 +164,7 @@ def test_blocks_balanced_across_workers_once_per_fit(client):
     distributed.wait([Xd, yd])
     blocks = _dask._persist_blocks(Xd, yd, None, 1.0, None, np.dtype(np.float64), None)
     try:
-        blocks.sum_rows(_dask._summaries, 3, "float64")
+        blocks.sum_rows(_dask._summaries, 14, "float64", 16)
         held = client.who_has(blocks.futures)
         assert sorted(len(indices) for _, indices in blocks._plan()) == [4, 4]
         assert {len(v) for v in held.values()} == {1}  # moved, not copied
