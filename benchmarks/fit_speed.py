@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "asv_bench"))
-from benchmarks.common import SHAPES, classification_data  # noqa: E402
+from benchmarks.common import SHAPES, classification_data, unstandardise  # noqa: E402
 
 from fastlogreg import LogisticRegression, _bench  # noqa: E402
 
@@ -96,14 +96,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     m, n = args.shape
-    SHAPES["custom"] = (m, n)
-    X, y, _ = classification_data("custom", "float64", "C", seed=0)
-    rng = np.random.default_rng(1)
-    if args.column_scales:
-        low, high = args.column_scales
-        X *= np.exp(rng.uniform(np.log(low), np.log(high), n))
-    if args.column_shift:
-        X += rng.uniform(-args.column_shift, args.column_shift, n)
+    X, y, _ = classification_data((m, n), "float64", "C", seed=0)
+    unstandardise(X, args.column_scales, args.column_shift)
     C = args.C
     reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=100).fit(X, y)
     f_star = objective(X, y, *coefficients(reference), C)

@@ -7,7 +7,7 @@ import numpy as np
 
 from fastlogreg import LogisticRegression
 
-from .common import classification_data
+from .common import classification_data, unstandardise
 
 SOLVERS = ["lbfgs", "newton-cg", "newton-cholesky", "gd"]
 DTYPES = ["float64", "float32"]
@@ -93,3 +93,25 @@ class FitSmall:
 
     def time_fit(self, solver):
         LogisticRegression(solver=solver).fit(self.X, self.y)
+
+
+class FitUnstandardised:
+    """Fit on 1e5 x 50 features scaled by 0.1 to 10 and shifted by up to ±5 (not
+    standardised): the solvers' change of variables (see _solvers.VariableChange)."""
+
+    params = (["lbfgs", "newton-cg"],)
+    param_names = ["solver"]
+    timeout = 600
+
+    def setup(self, solver):
+        X, self.y, _ = classification_data((100_000, 50), "float64", "C")
+        self.X = unstandardise(X, (0.1, 10.0), 5.0)
+        _fit(self.X[:1000], self.y[:1000], solver)
+
+    def time_fit(self, solver):
+        _fit(self.X, self.y, solver)
+
+    def track_n_iter(self, solver):
+        return int(_fit(self.X, self.y, solver).n_iter_[0])
+
+    track_n_iter.unit = "iterations"

@@ -29,8 +29,9 @@ def rows(m):
 
 
 def classification_data(shape, dtype="float64", order="C", seed=0):
-    """X (m, n) standard normal, w* ~ N(0, 1/n), y ~ Bernoulli(σ(X w*)): a well-posed problem."""
-    m, n = SHAPES[shape]
+    """X (m, n) standard normal, w* ~ N(0, 1/n), y ~ Bernoulli(σ(X w*)): a well-posed
+    problem.  shape: a name of SHAPES, or (m, n)."""
+    m, n = SHAPES[shape] if isinstance(shape, str) else shape
     m = rows(m)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, n), dtype=np.float32 if dtype == "float32" else np.float64)
@@ -40,6 +41,20 @@ def classification_data(shape, dtype="float64", order="C", seed=0):
     z = X @ w_true.astype(X.dtype)
     y = (rng.random(m) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
     return X, y, w_true
+
+
+def unstandardise(X, scales=None, shift=0.0, seed=1):
+    """Features as they often come, neither scaled nor centred: each column of X
+    multiplied by a factor drawn log-uniformly from scales = (low, high) (None: 1) and
+    moved by a constant drawn uniformly from [-shift, shift]; in place, seeded."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[1]
+    if scales is not None:
+        low, high = scales
+        X *= np.exp(rng.uniform(np.log(low), np.log(high), n)).astype(X.dtype)
+    if shift:
+        X += rng.uniform(-shift, shift, n).astype(X.dtype)
+    return X
 
 
 # The yardsticks live in the package (fastlogreg._bench), shared with `fastlogreg bench`
