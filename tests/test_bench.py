@@ -156,3 +156,35 @@ def test_asv_report_rewrites_the_named_tables_only(tmp_path):
     with pytest.raises(SystemExit):
         report["main"](["--update-readme", "--readme-table", "a b"])
     assert readme.read_text() == text
+
+
+def test_fit_speed_script_on_unstandardised_features(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "fit_speed.py"))
+    module["main"](["--shape", "400", "4", "--column-scales", "0.1", "10", "--column-shift", "5",
+                    "--repeat", "1", "--settle", "0"])
+    out = capsys.readouterr().out
+    assert "X 400 x 4 float64 (features scaled by 0.1 to 10, shifted by up to ±5)" in out
+    rows = {line.split("  ")[0].strip(): line.split() for line in out.splitlines()[2:] if "x" in line[-2:]}
+    assert rows["fastlogreg auto"][-1] == "1.00x"
+    for name in ("fastlogreg lbfgs", "sklearn lbfgs"):
+        tol, iterations = rows[name][2], rows[name][3]
+        assert float(tol) > 0 and int(iterations) > 0
+
+
+def test_unstandardise_scales_and_shifts_each_column():
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS.parent / "asv_bench"))
+    try:
+        from benchmarks.common import unstandardise
+    finally:
+        sys.path.pop(0)
+    X = np.random.default_rng(0).standard_normal((20000, 6))
+    before = X.copy()
+    out = unstandardise(X, (0.1, 10.0), 5.0)
+    assert out is X  # in place
+    std, mean = X.std(0), X.mean(0)
+    assert np.all((std > 0.09) & (std < 11)) and std.max() / std.min() > 3
+    assert np.all(np.abs(mean) <= 5.1) and np.abs(mean).max() > 1
+    np.testing.assert_allclose((X - mean) / std, (before - before.mean(0)) / before.std(0), atol=1e-9)
+    assert unstandardise(before.copy(), None, 0.0).tolist() == before.tolist()
