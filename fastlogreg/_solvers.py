@@ -196,8 +196,8 @@ def _notify(callback, curve, iteration, value):
 
 # The change of variables for L-BFGS is made from at most this many rows, spread
 # through X, and at most SAMPLE_ELEMENTS elements (1e5 x 1000: 1024 rows, 2.8 ms C,
-# 4.7 ms F; 1e6 x 100: 4096 rows, 0.8 and 1.5 ms).  A preconditioner needs the columns' scales to a
-# few per cent, not exactly: 1000 rows give them to about 5%.
+# 4.7 ms F; 1e6 x 100: 4096 rows, 0.8 and 1.5 ms).  A preconditioner needs the
+# columns' scales to a few per cent, not exactly: 1000 rows give them to about 5%.
 SAMPLE_ROWS = 4096
 SAMPLE_ELEMENTS = 1 << 20
 # ... and is used when the curvatures it evens out differ by more than this factor,
@@ -239,6 +239,11 @@ class VariableChange:
         self.fit_intercept = scale.shape[0] > self.n_features
 
     @classmethod
+    def identity(cls, n_features, fit_intercept):
+        """u = θ (c = 1, μ = 0): the solvers then take exactly the steps they take on θ."""
+        return cls(np.ones(n_features + int(fit_intercept)), np.zeros(n_features))
+
+    @classmethod
     def from_moments(cls, moments, label_mean, alpha, fit_intercept):
         """The change for the sample moments [Σ s, Σ s x, Σ s x²]; None where the
         problem is well scaled already (see MAX_CURVATURE_SPREAD) or the moments are
@@ -260,12 +265,12 @@ class VariableChange:
         if not usable.any():
             return None
         # a constant column without a penalty: no curvature of its own; any scale does
-        curvature[~usable] = np.exp(np.mean(np.log(curvature[usable])))
+        curvature[~usable] = _geometric_mean(curvature[usable])
         coupled = fit_intercept and bool(np.any(mean * mean > MAX_MEAN_TO_RMS**2 * second))
         if curvature.max() <= MAX_CURVATURE_SPREAD * curvature.min() and not coupled:
             return None
         scale = np.sqrt(curvature)
-        return cls(scale / np.exp(np.mean(np.log(scale))), mean)
+        return cls(scale / _geometric_mean(scale), mean)
 
     def to_theta(self, u):
         theta = u / self.scale
@@ -287,6 +292,17 @@ class VariableChange:
         return g / self.scale
 
 
+def _geometric_mean(values):
+    return np.exp(np.mean(np.log(values)))
+
+
+def _variable_change(objective, change_variables):
+    """The solvers' change of variables (see VariableChange): the objective's, or the
+    identity where it has none or change_variables is False."""
+    change = objective.variable_change() if change_variables else None
+    return change or VariableChange.identity(objective.n_features, objective.fit_intercept)
+
+
 class _ToleranceReached(Exception):
     """Raised inside scipy's L-BFGS-B when max |∇f(θ)| <= tol (see lbfgs)."""
 
@@ -300,26 +316,26 @@ def lbfgs(objective, theta0, tol, max_iter, callback=None, change_variables=True
     the other solvers."""
     import scipy.optimize  # imported on first use: keeps ``import fastlogreg`` cheap
 
-    change = objective.variable_change() if change_variables else None
+    change = _variable_change(objective, change_variables)
     curve = []
     last = {}  # the last point evaluated: L-BFGS-B's iterate when it calls back
 
     def value_and_gradient(u):
         first = not last
         u = np.array(u, dtype=np.float64)
-        theta = change.to_theta(u) if change else u
+        theta = change.to_theta(u)
         value, grad = objective.value_and_gradient(theta)
         last.update(u=u, theta=theta, value=value, grad=grad)
         if first and np.max(np.abs(grad)) <= tol:  # the start is optimal already
             raise _ToleranceReached
-        return value, (change.gradient_to_u(grad) if change else grad)
+        return value, change.gradient_to_u(grad)
 
     def on_iteration(u):
         _notify(callback, curve, len(curve) + 1, last["value"])
         if np.array_equal(u, last["u"]) and np.max(np.abs(last["grad"])) <= tol:
             raise _ToleranceReached
 
-    u0 = change.to_u(theta0) if change else np.array(theta0, dtype=np.float64)
+    u0 = change.to_u(theta0)
     # L-BFGS-B's own linear algebra is tiny: one BLAS thread, so that no spinning BLAS
     # thread competes with the kernels for the cores (see blas_thread_limit).
     with blas_thread_limit(1):
@@ -335,7 +351,7 @@ def lbfgs(objective, theta0, tol, max_iter, callback=None, change_variables=True
             )
     message = result.message if isinstance(result.message, str) else str(result.message)
     return SolverResult(
-        theta=change.to_theta(result.x) if change else result.x, n_iter=int(result.nit),
+        theta=change.to_theta(result.x), n_iter=int(result.nit),
         converged=result.status == 0, objective=float(result.fun), message=message, objective_curve=curve,
     )
 
@@ -413,7 +429,7 @@ def newton_cg(objective, theta0, tol, max_iter, callback=None, change_variables=
     gives θ = T u, the conjugate gradients run on Tᵀ H T p_u = -Tᵀ g (preconditioned
     by T Tᵀ) and the step is T p_u: badly scaled or uncentred features then need far
     fewer products (see VariableChange)."""
-    change = objective.variable_change() if change_variables else None
+    change = _variable_change(objective, change_variables)
 
     def evaluate(theta):
         return (*objective.value_and_gradient(theta, want_hessian=True), None)
@@ -422,13 +438,12 @@ def newton_cg(objective, theta0, tol, max_iter, callback=None, change_variables=
         return change.gradient_to_u(objective.hessian_vector_product(change.to_theta(v)))
 
     def solve(grad, _):
-        rhs = -(change.gradient_to_u(grad) if change else grad)
+        rhs = -change.gradient_to_u(grad)
         norm = float(np.sqrt(rhs @ rhs))
         step = _conjugate_gradient(
-            hessp_u if change else objective.hessian_vector_product, rhs,
-            tol=min(0.5, np.sqrt(norm)) * norm, max_iter=max(20, objective.size),
+            hessp_u, rhs, tol=min(0.5, np.sqrt(norm)) * norm, max_iter=max(20, objective.size),
         )
-        return change.to_theta(step) if change else step
+        return change.to_theta(step)
 
     return _newton(theta0, tol, max_iter, callback, evaluate, solve)
 
