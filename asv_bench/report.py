@@ -49,6 +49,8 @@ def fmt(value, kind):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if kind == "time":
+        if value < 0.01:  # small fits: three significant digits here too
+            return f"{value * 1e3:.2f} ms"
         return f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.2f} s"
     if kind == "ratio":
         return f"{value:.2f}"
@@ -107,6 +109,18 @@ def table(results, machine):
             f"{fmt(fit_extra.get(key), 'ratio')} |"
         )
     lines.append("")
+    unstd_t = values(results, "bench_fit.FitUnstandardised.time_fit")
+    unstd_it = values(results, "bench_fit.FitUnstandardised.track_n_iter")
+    small_t = values(results, "bench_fit.FitSmall.time_fit")
+    if unstd_t or small_t:
+        lines.append("| other fits | solver | time | iterations |")
+        lines.append("| --- | --- | --- | --- |")
+        for key, v in unstd_t.items():
+            iterations = fmt(unstd_it.get(key), "count")
+            lines.append(f"| 1e5x50 not standardised | {key[0]} | {fmt(v, 'time')} | {iterations} |")
+        for key, v in small_t.items():
+            lines.append(f"| 500x10, one of many small fits | {key[0]} | {fmt(v, 'time')} | n/a |")
+        lines.append("")
     startup = {
         "import numba": "bench_startup.timeraw_import_numba",
         "import fastlogreg": "bench_startup.timeraw_import_fastlogreg",

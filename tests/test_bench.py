@@ -114,22 +114,26 @@ def test_replace_marked_section(tmp_path):
     assert path.read_text() == "<!-- e -->\n<!-- s -->\n"
 
 
-def _asv_results(folder, machine="box"):
-    """A small asv results folder: one machine, two of the kernel benchmarks."""
+KERNEL_RESULTS = {  # name: (params, param names, values)
+    f"bench_kernels.CostAndGradient.{name}": (
+        [["'1e6x100'"], ["'float64'"], ["'C'", "'F'"]], ["shape", "dtype", "order"], values)
+    for name, values in (("time_cost_and_gradient", [0.0279, 0.0301]),
+                         ("track_fraction_of_read_bandwidth", [0.87, 0.80]))
+}
+
+
+def _asv_results(folder, machine="box", benchmarks=KERNEL_RESULTS):
+    """A small asv results folder: one machine, the given benchmarks' results."""
     pytest.importorskip("asv")
     from asv.results import Results
     from asv.runner import BenchmarkResult
 
-    params = [["'1e6x100'"], ["'float64'"], ["'C'", "'F'"]]
-    names = ["shape", "dtype", "order"]
     results = Results({"machine": machine}, {}, "0123456789abcdef", 0, "3.11", "env-1", {})
-    for name, values in (("time_cost_and_gradient", [0.0279, 0.0301]),
-                         ("track_fraction_of_read_bandwidth", [0.87, 0.80])):
-        benchmark = {"name": f"bench_kernels.CostAndGradient.{name}", "params": params,
-                     "param_names": names, "version": "1"}
+    for name, (params, names, values) in benchmarks.items():
+        benchmark = {"name": name, "params": params, "param_names": names, "version": "1"}
         results.add_result(benchmark, BenchmarkResult(
-            result=values, samples=[None, None], number=[None, None], errcode=0, stderr="",
-            profile=None))
+            result=values, samples=[None] * len(values), number=[None] * len(values), errcode=0,
+            stderr="", profile=None))
     (folder / machine).mkdir(parents=True)
     (folder / machine / "machine.json").write_text(json.dumps(
         {"machine": machine, "cpu": "Some CPU", "num_cpu": "2", "ram": str(24 * 2**30), "version": 1}))
@@ -156,6 +160,21 @@ def test_asv_report_rewrites_the_named_tables_only(tmp_path):
     with pytest.raises(SystemExit):
         report["main"](["--update-readme", "--readme-table", "a b"])
     assert readme.read_text() == text
+
+
+def test_asv_report_lists_the_other_fits(tmp_path, capsys):
+    report = runpy.run_path(str(BENCHMARKS.parent / "asv_bench" / "report.py"))
+    solvers = [["'lbfgs'", "'newton-cg'"]]
+    _asv_results(tmp_path / "results", benchmarks={
+        "bench_fit.FitUnstandardised.time_fit": (solvers, ["solver"], [0.0188, 0.0259]),
+        "bench_fit.FitUnstandardised.track_n_iter": (solvers, ["solver"], [5, 4]),
+        "bench_fit.FitSmall.time_fit": ([["'auto'"]], ["solver"], [0.00041]),
+    })
+    report["main"](["--results", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert "| 1e5x50 not standardised | lbfgs | 18.8 ms | 5 |" in out
+    assert "| 1e5x50 not standardised | newton-cg | 25.9 ms | 4 |" in out
+    assert "| 500x10, one of many small fits | auto | 0.41 ms | n/a |" in out
 
 
 def test_fit_speed_script_on_unstandardised_features(capsys):
