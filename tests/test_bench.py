@@ -190,6 +190,28 @@ def test_fit_speed_script_on_unstandardised_features(capsys):
         assert float(tol) > 0 and int(iterations) > 0
 
 
+def test_passes_to_optimum_script(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "passes_to_optimum.py"))
+    module["main"](["--shape", "20000", "5", "--max-passes", "8", "--sample-rows", "64", "20000"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("X 20000 x 5, C 1: f* = ")
+    found = {}
+    for line in lines[1:]:
+        name, rest = line[:32].strip(), line[32:].split()
+        passes, gaps = rest[0], [float(g) for g in rest[4:]]
+        assert len(gaps) <= 8 and gaps == sorted(gaps, reverse=True)  # the best so far
+        found[name] = (passes, gaps)
+    assert set(found) == {"lbfgs", "newton-cg", "newton-cholesky", "Newton, Hessian of 64 rows",
+                          "Newton, Hessian of 20000 rows"}
+    # the sample of all rows gives the exact Hessian: newton-cholesky's steps, pass for pass
+    newton, sampled = found["newton-cholesky"], found["Newton, Hessian of 20000 rows"]
+    assert newton[0] == sampled[0] and int(newton[0]) <= 5
+    np.testing.assert_allclose(sampled[1][:3], newton[1][:3], rtol=1e-6)
+    assert found["lbfgs"][1][-1] <= 1e-9 and int(found["lbfgs"][0]) > int(newton[0])
+    with pytest.raises(SystemExit):
+        module["main"](["--shape", "200", "3", "--sample-rows", "0"])
+
+
 def test_unstandardise_scales_and_shifts_each_column():
     import sys
 
