@@ -104,6 +104,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.max_passes < 1 or args.gap <= 0 or any(s < 1 for s in args.sample_rows):
         parser.error("--max-passes, --gap and --sample-rows must be positive")
+    if not 0 < args.C < np.inf:  # the sample Hessians need the penalty to be invertible
+        parser.error(f"--C must be positive and finite, got {args.C}")
 
     X, y, _ = classification_data(tuple(args.shape))
     unstandardise(X, args.column_scales, args.column_shift)

@@ -208,8 +208,9 @@ def test_passes_to_optimum_script(capsys):
     assert newton[0] == sampled[0] and int(newton[0]) <= 5
     np.testing.assert_allclose(sampled[1][:3], newton[1][:3], rtol=1e-6)
     assert found["lbfgs"][1][-1] <= 1e-9 and int(found["lbfgs"][0]) > int(newton[0])
-    with pytest.raises(SystemExit):
-        module["main"](["--shape", "200", "3", "--sample-rows", "0"])
+    for bad in (["--sample-rows", "0"], ["--C", "inf"], ["--gap", "0"]):
+        with pytest.raises(SystemExit):
+            module["main"](["--shape", "200", "3", *bad])
 
 
 def test_unstandardise_scales_and_shifts_each_column():
