@@ -100,6 +100,11 @@ class _LogisticRegression:
     intercept_ : ndarray (1,)
     classes_ : ndarray (2,)
     n_iter_ : ndarray (1,), iterations of the solver
+    n_passes_ : int, passes over X the fit made: each evaluation of the objective and
+        its gradient, each Hessian-vector product and each Gram matrix reads X once
+        (the few rows sampled for the change of variables are not counted); a fit's
+        time is about this many times that of one pass
+    objective_ : float, the scaled objective at the solution (see the README)
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X was a DataFrame with string column names
     objective_curve_ : ndarray, the scaled objective after each iteration
@@ -308,6 +313,7 @@ class _LogisticRegression:
         self.coef_ = theta[:n].astype(dtype).reshape(1, n)
         self.intercept_ = np.array([theta[n] if self.fit_intercept else 0.0], dtype=dtype)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.n_passes_ = int(objective.n_passes)
         self.objective_curve_ = np.asarray(result.objective_curve, dtype=np.float64)
         self.objective_ = result.objective
         self.solver_ = solver

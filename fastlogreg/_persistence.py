@@ -11,7 +11,8 @@ A NumPy ``.npz`` archive (a zip of ``.npy`` arrays), written and read with
                    ``params`` (the constructor's hyperparameters, JSON; ``C`` may be
                    the string "inf"; ``class_weight`` a dict is stored as
                    ``{"pairs": [[label, weight], ...]}``), ``solver``,
-                   ``objective``
+                   ``objective``; optional: ``n_passes`` (``n_passes_``; files written
+                   before it was added lack it, and their models lack the attribute)
 ``coef``           (1, n_features), float32 or float64: the model's own dtype
 ``intercept``      (1,), same dtype
 ``classes``        (2,), numbers, bools or str (sorted, as ``classes_``)
@@ -21,7 +22,8 @@ A NumPy ``.npz`` archive (a zip of ``.npy`` arrays), written and read with
 =================  ========================================================================
 
 A reader accepts files whose ``format_version`` it knows and rejects newer ones with a
-message; fields may only be added in a new version.  Saving is atomic: the archive is
+message; fields may only be added in a new version, except optional metadata keys,
+which readers that do not know them ignore.  Saving is atomic: the archive is
 written to a temporary file in the target's directory, flushed to disk, then renamed over
 the target, so a crash mid-save leaves any previous file intact.
 """
@@ -138,6 +140,8 @@ def save_model(model, path):
         "solver": str(model.solver_),
         "objective": float(model.objective_),
     }
+    if hasattr(model, "n_passes_"):
+        metadata["n_passes"] = int(model.n_passes_)
     arrays = {
         "metadata": np.array(json.dumps(metadata, allow_nan=False)),
         "coef": np.asarray(model.coef_),
@@ -237,6 +241,9 @@ def _build_model(arrays, metadata, path):
     curve = arrays["objective_curve"]
     if curve.ndim != 1 or curve.dtype.kind != "f":
         raise bad(f"objective_curve has shape {curve.shape} and dtype {curve.dtype}")
+    n_passes = metadata.get("n_passes")
+    if n_passes is not None and not (type(n_passes) is int and n_passes >= 0):
+        raise bad(f"n_passes is {n_passes!r}, not a count")
     params = metadata.get("params")
     if not isinstance(params, dict):
         raise bad("no hyperparameters")
@@ -255,6 +262,8 @@ def _build_model(arrays, metadata, path):
     model.n_iter_ = n_iter.astype(np.int32)
     model.objective_curve_ = curve.astype(np.float64)
     model.objective_ = float(metadata.get("objective", np.nan))
+    if n_passes is not None:
+        model.n_passes_ = n_passes
     model.solver_ = str(metadata.get("solver", model.solver))
     return model
 

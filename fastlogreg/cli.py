@@ -267,7 +267,8 @@ def _train(args, data_path, title):
     curve = model.objective_curve_
     C_text = "none (C = inf)" if math.isinf(model.C) else f"L2, C = {model.C:g}"
     print(f"fit: solver {model.solver_}, penalty {C_text}, tol {model.tol:g}: "
-          f"{model.n_iter_[0]} iterations in {_seconds(seconds)}, final cost {model.objective_:.8f}")
+          f"{model.n_iter_[0]} iterations ({model.n_passes_} passes over X) in {_seconds(seconds)}, "
+          f"final cost {model.objective_:.8f}")
     print(f"     (before it, {_seconds(warm_up_seconds)} to compile or load the kernels, once per process)")
     if curve.size:
         print(_format_trace(curve))

@@ -374,3 +374,30 @@ def test_callback_and_objective_curve():
     assert [i for i, _ in seen] == list(range(1, len(seen) + 1))
     assert_allclose([f for _, f in seen], model.objective_curve_)
     assert model.objective_curve_[-1] <= model.objective_curve_[0]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_n_passes_counts_every_pass_over_X(solver, monkeypatch):
+    """n_passes_ is the number of the Problem's passes over X, whatever the solver."""
+    from fastlogreg._problem import Problem
+
+    calls = []
+    for name in ("loss_grad_sums", "hessp_sums", "gram", "loss_grad_gram"):
+        method = getattr(Problem, name)
+
+        def counted(self, *args, _method=method, _name=name):
+            calls.append(_name)
+            return _method(self, *args)
+
+        monkeypatch.setattr(Problem, name, counted)
+    X, y = DATASETS["breast_cancer"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # gd at max_iter: still counted
+        model = LogisticRegression(solver=solver, max_iter=50).fit(X, y)
+    assert model.n_passes_ == len(calls) > model.n_iter_[0] > 0
+    if solver == "gd":  # one pass at the start and one per step
+        assert model.n_passes_ == model.n_iter_[0] + 1
+    if solver == "newton-cg":
+        assert "hessp_sums" in calls
+    if solver == "newton-cholesky":  # the gradient and XᵀDX in the same pass
+        assert set(calls) == {"loss_grad_gram"}

@@ -35,6 +35,7 @@ def assert_same_model(loaded, model, X):
     assert_array_equal(loaded.intercept_, model.intercept_)
     assert_array_equal(loaded.classes_, model.classes_)
     assert_array_equal(loaded.n_iter_, model.n_iter_)
+    assert loaded.n_passes_ == model.n_passes_ > model.n_iter_[0]
     assert_array_equal(loaded.objective_curve_, model.objective_curve_)
     assert loaded.get_params() == model.get_params()
     # bit for bit, not approximately
@@ -163,6 +164,9 @@ def test_a_minimal_hand_written_file_loads(tmp_path):
     write_archive(tmp_path / "m.npz", **valid_arrays())
     model = fastlogreg.load(tmp_path / "m.npz")
     assert_array_equal(model.predict(np.array([[1.0, 1.0], [-1.0, -2.0]])), [1, 0])
+    assert not hasattr(model, "n_passes_")  # an optional key that files before it lack
+    write_archive(tmp_path / "m.npz", **valid_arrays(metadata=metadata_array(n_passes=4)))
+    assert fastlogreg.load(tmp_path / "m.npz").n_passes_ == 4
 
 
 class Boom:
@@ -218,6 +222,8 @@ BAD_ARCHIVES = {
     "three classes": (valid_arrays(classes=np.array([0, 1, 2])), "classes"),
     "feature names": (valid_arrays(feature_names=np.array(["a"])), "feature_names"),
     "bad params": (valid_arrays(metadata=metadata_array(params={"C": -1})), "hyperparameters"),
+    "n_passes negative": (valid_arrays(metadata=metadata_array(n_passes=-1)), "n_passes is -1"),
+    "n_passes not a count": (valid_arrays(metadata=metadata_array(n_passes=2.5)), "n_passes is 2.5"),
 }
 
 
