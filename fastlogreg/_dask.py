@@ -13,8 +13,9 @@ What runs where
   that worker's blocks (see ``_ClusterBlocks``): it runs the in-process fused kernel
   over them and returns one row of partial sums per block.  The client merges the
   rows in block order, so the value and the gradient have the same bits wherever the
-  blocks live.  Newton's Hessian is one more call per worker, which returns its
-  blocks' (n+1)² Gram matrices (summed on the worker when they are too many to send).
+  blocks live.  A Newton step's evaluation is one call per worker too: one pass over
+  each block gives its partial sums and its (n+1)² Gram matrix (summed on the worker
+  when they are too many to send).
 * Without a ``distributed.Client``, Dask's local scheduler computes the blocks once
   into this process, and the same block functions run on them here.
 
@@ -49,9 +50,10 @@ from ._problem import Problem, check_finite_matrix, margins
 from ._threads import blas_thread_limit, thread_limit
 from ._validation import _check_dtype, as_matrix
 
-# Newton's Hessian: up to this many bytes of (n+1)² Gram matrices, the workers send one
-# per block and the client adds them in block order (the same bits wherever the blocks
-# are); above it (thousands of features), one per worker, its blocks' sum.
+# Newton's Hessian: up to this many bytes of (n+1)² Gram matrices (with the partial
+# sums), the workers send one per block and the client adds them in block order (the
+# same bits wherever the blocks are); above it (thousands of features), one per worker,
+# its blocks' sum.
 _GRAM_ROWS_BYTES = 64 * 1024 * 1024
 
 
@@ -222,7 +224,8 @@ class DaskObjective(_solvers.ScaledObjective):
     """The scaled objective of data held in row blocks (see the module docstring).
 
     Each value-and-gradient and each Hessian-vector product is one call per worker
-    and one round trip; the Hessian too.  Hessian weights s σ'(z) stay on the
+    and one round trip; so is a Newton step's value, gradient and Hessian, made in
+    one pass over each block.  Hessian weights s σ'(z) stay on the
     workers, next to their blocks.
     """
 
@@ -247,11 +250,15 @@ class DaskObjective(_solvers.ScaledObjective):
     def _hessp_sums(self, v, vb):
         return self.blocks.sum_rows(_hessp_rows, self.n_features + 1, v, float(vb), self._point)
 
-    def _gram_sums(self):
-        size = (self.n_features + 1) ** 2
-        if size * self.blocks.n_blocks * 8 <= _GRAM_ROWS_BYTES:  # one matrix per block, block order
-            return self.blocks.sum_rows(_gram_rows, size, self._point).reshape(self.n_features + 1, -1)
-        return self.blocks.sum_per_worker(_gram_sum, self._point)
+    def _loss_grad_gram_sums(self, w, b):
+        n = self.n_features
+        point = self._point = (uuid.uuid4().hex, np.array(w, dtype=np.float64), float(b))
+        width = n + 2 + (n + 1) ** 2
+        if width * self.blocks.n_blocks * 8 <= _GRAM_ROWS_BYTES:  # one row per block, block order
+            sums = self.blocks.sum_rows(_loss_grad_gram_rows, width, point)
+        else:
+            sums = self.blocks.sum_per_worker(_loss_grad_gram_sum, point)
+        return sums[n + 1], sums[: n + 1], sums[n + 2:].reshape(n + 1, n + 1)
 
 
 class _BlockSet:
@@ -544,6 +551,16 @@ class _Block:
         self._hess_point = point[0]
         return result
 
+    def loss_grad_gram(self, point, gram_out):
+        """The Problem's (Σ s L, g, gram_out) at ``point`` (id, w, b), in one pass,
+        keeping s σ'(z) there."""
+        if self._hess_weights is None:
+            self._hess_weights = np.empty(self.problem.n_samples)
+        self._hess_point = None
+        result = self.problem.loss_grad_gram(point[1], point[2], self._hess_weights, gram_out)
+        self._hess_point = point[0]
+        return result
+
     def hess_weights(self, point):
         if self._hess_point != point[0]:
             self.loss_grad_sums(point[1], point[2], point)
@@ -643,24 +660,25 @@ def _hessp_rows(blocks, v, vb, point):
     return rows
 
 
-def _gram_rows(blocks, point):
-    """Per block: its (n+1)² Gram matrix, flattened."""
+def _loss_grad_gram_rows(blocks, point):
+    """Per block: [Σ s r x (n values), Σ s r, Σ s L, its (n+1)² Gram matrix], from one
+    pass over the block (the Hessian weights at ``point`` kept for H·v)."""
     n = point[1].shape[0]
-    rows = np.empty((len(blocks), (n + 1) ** 2))
+    rows = np.empty((len(blocks), n + 2 + (n + 1) ** 2))
     with blas_thread_limit(numba.get_num_threads()):
         for row, block in zip(rows, blocks, strict=True):
-            block.problem.gram(block.hess_weights(point), row.reshape(n + 1, n + 1))
+            loss, g, _ = block.loss_grad_gram(point, row[n + 2:].reshape(n + 1, n + 1))
+            row[: n + 1] = g
+            row[n + 1] = loss
     return rows
 
 
-def _gram_sum(blocks, point):
-    """Σ over this worker's blocks, in block order, of the (n+1)² Gram matrices."""
+def _loss_grad_gram_sum(blocks, point):
+    """Σ over this worker's blocks, in block order, of _loss_grad_gram_rows' rows."""
     n = point[1].shape[0]
-    total = np.zeros((n + 1, n + 1))
-    part = np.empty_like(total)
-    with blas_thread_limit(numba.get_num_threads()):
-        for block in blocks:
-            total += block.problem.gram(block.hess_weights(point), part)
+    total = np.zeros(n + 2 + (n + 1) ** 2)
+    for block in blocks:
+        total += _loss_grad_gram_rows([block], point)[0]
     return total
 
 

@@ -27,11 +27,13 @@ class ScaledObjective:
     """f, ∇f, Hessian-vector products and the Hessian of the scaled objective, from
     the data's sums over examples (see the module docstring).
 
-    The penalty and the scaling live here, once; a subclass supplies the sums:
-    ``_loss_grad_sums(w, b, want_hessian)`` -> (Σ s L, [Σ s r x, Σ s r]),
-    ``_hessp_sums(v, vb)`` and ``_gram_sums()`` at the last point evaluated with
-    ``want_hessian`` (see ``Problem``).  ``Objective`` takes them from one in-memory
-    ``Problem``; ``_dask.DaskObjective`` from the row blocks on a Dask cluster.
+    The penalty and the scaling live here, once; a subclass supplies the sums, each
+    from one pass over X: ``_loss_grad_sums(w, b, want_hessian)`` -> (Σ s L,
+    [Σ s r x, Σ s r]), ``_hessp_sums(v, vb)`` at the last point evaluated with
+    ``want_hessian``, and ``_loss_grad_gram_sums(w, b)`` -> (Σ s L, sums, the (n+1)²
+    Gram matrix Σ s σ' [x, 1][x, 1]ᵀ) (see ``Problem``).  ``Objective`` takes them from
+    one in-memory ``Problem``; ``_dask.DaskObjective`` from the row blocks on a Dask
+    cluster.
     """
 
     def __init__(self, n_features, weight_sum, label_sum, C, fit_intercept):
@@ -66,20 +68,12 @@ class ScaledObjective:
         return self._scaled_value_and_gradient(w, loss, sums)
 
     def value_gradient_hessian(self, theta):
-        """(f, ∇f, ∇²f) at theta, from ``_loss_grad_gram_sums``."""
+        """(f, ∇f, ∇²f) at theta, in one pass (``_loss_grad_gram_sums``)."""
         w, b = self.split(theta)
         loss, sums, full = self._loss_grad_gram_sums(w, b)
+        self.n_passes += 1
         value, grad = self._scaled_value_and_gradient(w, loss, sums)
         return value, grad, self._scaled_hessian(full)
-
-    def _loss_grad_gram_sums(self, w, b):
-        """(Σ s L, sums, Gram) at (w, b): by default a gradient pass and a Gram pass;
-        subclasses that can do both in one pass override this."""
-        loss, sums = self._loss_grad_sums(w, b, True)
-        sums = sums.copy()
-        full = self._gram_sums()
-        self.n_passes += 2
-        return loss, sums, full
 
     def _scaled_value_and_gradient(self, w, loss, sums):
         n = self.n_features
@@ -101,12 +95,6 @@ class ScaledObjective:
         if self.fit_intercept:
             hv[n] = sums[n] * self.inv_weight_sum
         return hv
-
-    def hessian(self):
-        """The full Hessian at the last point evaluated with want_hessian=True."""
-        full = self._gram_sums()
-        self.n_passes += 1
-        return self._scaled_hessian(full)
 
     def _scaled_hessian(self, full):
         n = self.n_features
@@ -161,9 +149,13 @@ class Objective(ScaledObjective):
     def _hessp_sums(self, v, vb):
         return self.problem.hessp_sums(self._hess_weights, v, vb)
 
-    def _gram_sums(self):
+    def hessian(self):
+        """The full Hessian at the last point evaluated with want_hessian=True, from a
+        Gram pass of its own (value_gradient_hessian makes it with the gradient)."""
         n = self.n_features
-        return self.problem.gram(self._hess_weights, np.empty((n + 1, n + 1)))
+        full = self.problem.gram(self._hess_weights, np.empty((n + 1, n + 1)))
+        self.n_passes += 1
+        return self._scaled_hessian(full)
 
     def _sample_moments(self):
         return self.problem.sample_moments(sample_rows(self.n_features))
@@ -172,7 +164,6 @@ class Objective(ScaledObjective):
         if self._hess_weights is None:
             self._hess_weights = np.empty(self.problem.n_samples)
         n = self.n_features
-        self.n_passes += 1
         loss, sums, gram = self.problem.loss_grad_gram(w, b, self._hess_weights, np.empty((n + 1, n + 1)))
         self._check_input_once(loss, sums)
         return loss, sums, gram

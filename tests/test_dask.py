@@ -89,6 +89,7 @@ def test_matches_in_memory_fit(client, solver, dtype, weights):
     ours = LogisticRegression(**kwargs).fit(Xd, yd, sample_weight=sw)
     assert_same_model(ours, ref)
     assert ours.solver_ == ref.solver_ and ours.n_iter_ == ref.n_iter_
+    assert ours.n_passes_ == ref.n_passes_  # newton-cholesky: gradient and XᵀDX in one pass
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
