@@ -96,30 +96,33 @@ def table(results, machine):
     fit_t = values(results, "bench_fit.Fit.time_fit")
     fit_mem = values(results, "bench_fit.Fit.peakmem_fit")
     fit_it = values(results, "bench_fit.Fit.track_n_iter")
+    fit_passes = values(results, "bench_fit.Fit.track_n_passes")
     fit_obj = values(results, "bench_fit.Fit.track_objective")
     fit_extra = values(results, "bench_fit.Fit.track_extra_memory_fraction")
     lines.append(
-        "| fit 1e6x100 | dtype | time | iterations | objective | peak RSS | extra NumPy memory ÷ X |"
+        "| fit 1e6x100 | dtype | time | iterations | passes over X | objective | peak RSS "
+        "| extra NumPy memory ÷ X |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for key in fit_t:
         lines.append(
             f"| {key[0]} | {key[1]} | {fmt(fit_t.get(key), 'time')} | {fit_it.get(key)} | "
-            f"{fit_obj.get(key, float('nan')):.10f} | {fmt(fit_mem.get(key), 'mem')} | "
-            f"{fmt(fit_extra.get(key), 'ratio')} |"
+            f"{fmt(fit_passes.get(key), 'count')} | {fit_obj.get(key, float('nan')):.10f} | "
+            f"{fmt(fit_mem.get(key), 'mem')} | {fmt(fit_extra.get(key), 'ratio')} |"
         )
     lines.append("")
     unstd_t = values(results, "bench_fit.FitUnstandardised.time_fit")
     unstd_it = values(results, "bench_fit.FitUnstandardised.track_n_iter")
+    unstd_passes = values(results, "bench_fit.FitUnstandardised.track_n_passes")
     small_t = values(results, "bench_fit.FitSmall.time_fit")
     if unstd_t or small_t:
-        lines.append("| other fits | solver | time | iterations |")
-        lines.append("| --- | --- | --- | --- |")
+        lines.append("| other fits | solver | time | iterations | passes over X |")
+        lines.append("| --- | --- | --- | --- | --- |")
         for key, v in unstd_t.items():
-            iterations = fmt(unstd_it.get(key), "count")
-            lines.append(f"| 1e5x50 not standardised | {key[0]} | {fmt(v, 'time')} | {iterations} |")
+            counts = f"{fmt(unstd_it.get(key), 'count')} | {fmt(unstd_passes.get(key), 'count')}"
+            lines.append(f"| 1e5x50 not standardised | {key[0]} | {fmt(v, 'time')} | {counts} |")
         for key, v in small_t.items():
-            lines.append(f"| 500x10, one of many small fits | {key[0]} | {fmt(v, 'time')} | n/a |")
+            lines.append(f"| 500x10, one of many small fits | {key[0]} | {fmt(v, 'time')} | n/a | n/a |")
         lines.append("")
     startup = {
         "import numba": "bench_startup.timeraw_import_numba",

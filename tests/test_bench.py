@@ -168,13 +168,14 @@ def test_asv_report_lists_the_other_fits(tmp_path, capsys):
     _asv_results(tmp_path / "results", benchmarks={
         "bench_fit.FitUnstandardised.time_fit": (solvers, ["solver"], [0.0188, 0.0259]),
         "bench_fit.FitUnstandardised.track_n_iter": (solvers, ["solver"], [5, 4]),
+        "bench_fit.FitUnstandardised.track_n_passes": (solvers, ["solver"], [6, 13]),
         "bench_fit.FitSmall.time_fit": ([["'auto'"]], ["solver"], [0.00041]),
     })
     report["main"](["--results", str(tmp_path / "results")])
     out = capsys.readouterr().out
-    assert "| 1e5x50 not standardised | lbfgs | 18.8 ms | 5 |" in out
-    assert "| 1e5x50 not standardised | newton-cg | 25.9 ms | 4 |" in out
-    assert "| 500x10, one of many small fits | auto | 0.41 ms | n/a |" in out
+    assert "| 1e5x50 not standardised | lbfgs | 18.8 ms | 5 | 6 |" in out
+    assert "| 1e5x50 not standardised | newton-cg | 25.9 ms | 4 | 13 |" in out
+    assert "| 500x10, one of many small fits | auto | 0.41 ms | n/a | n/a |" in out
 
 
 def test_fit_speed_script_on_unstandardised_features(capsys):
