@@ -227,15 +227,30 @@ def test_predictions_are_dask_arrays(client):
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
-def test_local_scheduler_without_client(client):
+def test_local_scheduler_without_client(client, monkeypatch):
     X, y = make_data(m=3000, n=5, seed=10)
     ref = LogisticRegression(solver="newton-cholesky").fit(X, y)
-    Xd, yd = chunked(X, y, 700)
+    Xd, yd = chunked(X, y, 700)  # 5 blocks
+    # the blocks' passes over their rows, counted (here, in this process)
+    from fastlogreg._problem import Problem
+
+    calls = []
+    for name in ("loss_grad_sums", "hessp_sums", "gram", "loss_grad_gram"):
+        method = getattr(Problem, name)
+
+        def counted(self, *args, _method=method, _name=name):
+            if self.n_samples > 2:  # not the kernels' warm-up on 2 rows
+                calls.append(_name)
+            return _method(self, *args)
+
+        monkeypatch.setattr(Problem, name, counted)
     with dask.config.set(scheduler="threads"):
         assert _dask._client() is None
         ours = LogisticRegression(solver="newton-cholesky", n_threads=1).fit(Xd, yd)
         assert_allclose(ours.predict_proba(Xd).compute(), ref.predict_proba(X), rtol=1e-9)
     assert_same_model(ours, ref)
+    # one pass over each block per Newton evaluation: the gradient and XᵀDX together
+    assert calls == ["loss_grad_gram"] * (5 * ours.n_passes_) and ours.n_passes_ == ref.n_passes_
 
 
 # --- bad input ------------------------------------------------------------------------
@@ -375,6 +390,7 @@ def test_hessian_summed_on_the_workers_when_large(client, monkeypatch):
     ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
     ours = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(*chunked(X, y, 400))
     assert_same_model(ours, ref)
+    assert ours.n_passes_ == ref.n_passes_  # the per-worker sums come from one pass too
 
 
 def test_newton_cholesky_on_workers_with_the_gram_kernel(client):
