@@ -189,6 +189,8 @@ def test_fit_speed_script_on_unstandardised_features(capsys):
     for name in ("fastlogreg lbfgs", "sklearn lbfgs"):
         tol, iterations = rows[name][2], rows[name][3]
         assert float(tol) > 0 and int(iterations) > 0
+    assert int(rows["fastlogreg lbfgs"][4]) > int(rows["fastlogreg lbfgs"][3])  # a pass per evaluation
+    assert rows["sklearn lbfgs"][4] == "n/a"
 
 
 def test_passes_to_optimum_script(capsys):
