@@ -227,23 +227,12 @@ def test_predictions_are_dask_arrays(client):
     assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
-def test_local_scheduler_without_client(client, monkeypatch):
+def test_local_scheduler_without_client(client, problem_passes):
     X, y = make_data(m=3000, n=5, seed=10)
     ref = LogisticRegression(solver="newton-cholesky").fit(X, y)
     Xd, yd = chunked(X, y, 700)  # 5 blocks
-    # the blocks' passes over their rows, counted (here, in this process)
-    from fastlogreg._problem import Problem
-
-    calls = []
-    for name in ("loss_grad_sums", "hessp_sums", "gram", "loss_grad_gram"):
-        method = getattr(Problem, name)
-
-        def counted(self, *args, _method=method, _name=name):
-            if self.n_samples > 2:  # not the kernels' warm-up on 2 rows
-                calls.append(_name)
-            return _method(self, *args)
-
-        monkeypatch.setattr(Problem, name, counted)
+    calls = problem_passes  # the blocks' passes over their rows (here, in this process)
+    calls.clear()  # not the in-memory reference's
     with dask.config.set(scheduler="threads"):
         assert _dask._client() is None
         ours = LogisticRegression(solver="newton-cholesky", n_threads=1).fit(Xd, yd)

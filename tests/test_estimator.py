@@ -377,19 +377,9 @@ def test_callback_and_objective_curve():
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_n_passes_counts_every_pass_over_X(solver, monkeypatch):
+def test_n_passes_counts_every_pass_over_X(solver, problem_passes):
     """n_passes_ is the number of the Problem's passes over X, whatever the solver."""
-    from fastlogreg._problem import Problem
-
-    calls = []
-    for name in ("loss_grad_sums", "hessp_sums", "gram", "loss_grad_gram"):
-        method = getattr(Problem, name)
-
-        def counted(self, *args, _method=method, _name=name):
-            calls.append(_name)
-            return _method(self, *args)
-
-        monkeypatch.setattr(Problem, name, counted)
+    calls = problem_passes
     X, y = DATASETS["breast_cancer"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # gd at max_iter: still counted
