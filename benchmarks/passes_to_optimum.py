@@ -10,10 +10,11 @@ newton-cholesky at tol 1e-12, as in fit_speed.py.
     python benchmarks/passes_to_optimum.py                        # 1e6 x 100
     python benchmarks/passes_to_optimum.py --shape 200000 100 --column-scales 0.1 10
 
-Sample Hessian: rows in runs of 64 consecutive rows spread evenly through X (as the
-change of variables samples them), Xₛᵀ Dₛ Xₛ / |S| + α with the Hessian weights Dₛ
-of the full pass at the same point, and the full step -H⁻¹∇f (no line search).  It
-costs |S| n² multiply-adds per step besides the pass.
+Sample Hessian: the rows the change of variables samples
+(_problem.sample_row_indices: runs of up to 64 consecutive rows spread evenly through
+X), Xₛᵀ Dₛ Xₛ / |S| + α with the Hessian weights Dₛ of the full pass at the same
+point, and the full step -H⁻¹∇f (no line search).  It costs |S| n² multiply-adds per
+step besides the pass.
 
 Data: asv_bench/benchmarks/common.py's seeded synthetic problem (the same as asv's).
 """
@@ -28,9 +29,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "asv_ben
 from benchmarks.common import SHAPES, classification_data, unstandardise  # noqa: E402
 
 from fastlogreg import _solvers  # noqa: E402
-from fastlogreg._problem import Problem  # noqa: E402
-
-RUN_ROWS = 64
+from fastlogreg._problem import Problem, sample_row_indices  # noqa: E402
 
 
 class PassLimit(Exception):
@@ -75,9 +74,7 @@ def sample_hessian_newton(objective, sample_rows):
     """Newton with the Hessian of ``sample_rows`` rows of X (see the module docstring)."""
     X = objective.problem.X
     m, n = X.shape
-    runs = max(1, min(sample_rows, m) // RUN_ROWS)
-    starts = np.linspace(0, max(m - RUN_ROWS, 0), runs).astype(np.int64)
-    rows = np.unique((starts[:, None] + np.arange(min(RUN_ROWS, m))).ravel())
+    rows = sample_row_indices(m, sample_rows)
     sample = np.ones((rows.size, n + 1))
     sample[:, :n] = X[rows]
     theta = objective.initial_theta()

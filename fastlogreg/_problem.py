@@ -152,14 +152,8 @@ class Problem:
         (at least 16 runs), evenly spaced through X: spread over all of X, yet read
         as whole cache lines from column-major X too (4096 rows of 1e6 x 100 F: 1.5
         ms, single rows 4.8 ms).  Reads only those rows, a few hundred at a time."""
-        m, n = self.X.shape
-        max_rows = max(int(max_rows), 1)
-        if m <= max_rows:
-            rows = np.arange(m)
-        else:
-            run = max(1, min(_SAMPLE_RUN_ROWS, max_rows // _SAMPLE_MIN_RUNS))
-            starts = np.linspace(0, m - run, max_rows // run).astype(np.int64)
-            rows = (starts[:, None] + np.arange(run)).ravel()
+        n = self.n_features
+        rows = sample_row_indices(self.n_samples, max_rows)
         weights = self.sample_weight[rows] if self.sample_weight.size else np.ones(rows.size)
         out = np.zeros(2 * n + 1)
         out[0] = weights.sum()
@@ -199,6 +193,18 @@ class Problem:
         if self.sample_weight.size:
             signed = signed[self.sample_weight > 0]
         return bool(np.all(signed > 0))
+
+
+def sample_row_indices(m, max_rows):
+    """The rows of an m-row X that Problem.sample_moments reads: all of them when
+    m <= max_rows, else runs of up to 64 consecutive rows (at least 16 runs), evenly
+    spaced through X."""
+    max_rows = max(int(max_rows), 1)
+    if m <= max_rows:
+        return np.arange(m)
+    run = max(1, min(_SAMPLE_RUN_ROWS, max_rows // _SAMPLE_MIN_RUNS))
+    starts = np.linspace(0, m - run, max_rows // run).astype(np.int64)
+    return (starts[:, None] + np.arange(run)).ravel()
 
 
 def _gram_workspace(m, n, itemsize, colmajor):
