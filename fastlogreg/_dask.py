@@ -544,20 +544,22 @@ class _Block:
         """The Problem's (Σ s L, g); with ``point`` (id, w, b) it keeps s σ'(z) there."""
         if point is None:
             return self.problem.loss_grad_sums(w, b)
-        if self._hess_weights is None:
-            self._hess_weights = np.empty(self.problem.n_samples)
-        self._hess_point = None
-        result = self.problem.loss_grad_sums(w, b, self._hess_weights)
-        self._hess_point = point[0]
-        return result
+        return self._keeping_hess_weights(point, lambda d: self.problem.loss_grad_sums(w, b, d))
 
     def loss_grad_gram(self, point, gram_out):
         """The Problem's (Σ s L, g, gram_out) at ``point`` (id, w, b), in one pass,
         keeping s σ'(z) there."""
+        return self._keeping_hess_weights(
+            point, lambda d: self.problem.loss_grad_gram(point[1], point[2], d, gram_out)
+        )
+
+    def _keeping_hess_weights(self, point, run_pass):
+        """run_pass(d), a pass that writes the Hessian weights at ``point`` into d: the
+        block's buffer, marked as holding ``point``'s weights once the pass is done."""
         if self._hess_weights is None:
             self._hess_weights = np.empty(self.problem.n_samples)
-        self._hess_point = None
-        result = self.problem.loss_grad_gram(point[1], point[2], self._hess_weights, gram_out)
+        self._hess_point = None  # a pass that fails leaves no stale weights behind
+        result = run_pass(self._hess_weights)
         self._hess_point = point[0]
         return result
 
