@@ -144,7 +144,23 @@ MAX_TILE_ROWS_COLMAJOR = 2048
 # Intel Xeon, rows of 4000 bytes gained (2e5 x 500 float64 0.96, 1e5 x 1000 float32
 # 0.89), rows of 8000 bytes lost (1e5 x 1000 float64 1.10, 5e4 x 2000 float32 1.10,
 # 2e4 x 5000 float64 1.25).
-ROWMAJOR_PREFETCH_MAX_ROW_BYTES = 4 * 1024 if _INTEL else 3 * 1024
+ROWMAJOR_PREFETCH_MAX_ROW_BYTES = 3 * 1024
+# On the Intel Xeon, longer rows have the next tile prefetched in small pieces spread
+# through both sweeps instead: a piece of ROWMAJOR_SPREAD_PIECE_BYTES of the next tile
+# per as many bytes of the current rows worked on (see _kernels._spread_rows): the
+# memory stream then never waits for a sweep, nor a sweep for a burst of prefetches.
+# Measured in one process, 15-21 interleaved rounds, time with ÷ without (which, for
+# rows above 4 KiB, meant no prefetch at all): 1e5 x 1000 float64 0.79-0.85 (0.65 ->
+# 0.80 of read bandwidth), float32 0.91-0.94 (4000-byte rows, which had the per-row
+# halves); 2e4 x 5000 float64 0.80, float32 0.80; H·v 1e5 x 1000 float64 0.79-0.84,
+# float32 0.91-0.94, 2e4 x 5000 0.90 and 0.73; 2e5 x 500 float64 (4000-byte rows)
+# 0.98-1.03.  Other pieces, 1e5 x 1000 float64: 256 bytes 0.88, 512 bytes 0.83, 2048
+# bytes 0.87 (1024 bytes 0.82-0.85 in the same runs); rows of 1600 and 2800 bytes lost
+# with it (5e5 x 200 float64 1.075, 3e5 x 350 float64 1.04: they keep the per-row halves), and
+# tiles of 16, 64 or 128 KiB for the long rows measured as the 32 KiB ones.  The AMD
+# EPYC lost with such pieces (above), so there the long rows keep no prefetch.
+ROWMAJOR_SPREAD_PREFETCH = _INTEL
+ROWMAJOR_SPREAD_PIECE_BYTES = 1024
 
 # Row-major rows of at most this many features get the margins and the gradient
 # update of _llvm (margins_rows, accumulate_rows), written in LLVM IR: for short rows

@@ -27,8 +27,9 @@ per eight multiply-adds.  A column-major tile is one short segment per feature, 
 the hardware prefetcher does not run ahead on, so those segments are prefetched in
 software: the next eight features' while the margins sum eight, and the next tile's,
 feature by feature, during the gradient update (see _prefetch_features).  Long
-row-major rows (up to 3 KiB; 4 KiB on Intel) have the next tile prefetched too, half
-of it during each sweep (see _next_tile_rows).  Row-major rows of up to 32 features
+row-major rows (up to 3 KiB) have the next tile prefetched too, half of it during each
+sweep (see _next_tile_rows); on Intel, longer rows have it prefetched in 1 KiB pieces
+spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 features
 (_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
 of numba's loops, in tiles of 1024 rows: margins_rows sums
 the dot products of eight rows across lanes together, accumulate_rows keeps the
@@ -248,6 +249,9 @@ def _margins_rowmajor(X, t0, count, u, u0, out, out_start, next_count):
     if _register_rows(n):
         margins_rows(X, t0, count, u, u0, out, out_start)
         return
+    if _spread_rows(X):
+        _margins_rowmajor_spread(X, t0, count, u, u0, out, out_start, next_count)
+        return
     ahead = _next_tile_rows(X, next_count)
     half = n // 2  # the next tile's first ahead * half elements, half per row
     for i in range(count):
@@ -258,6 +262,61 @@ def _margins_rowmajor(X, t0, count, u, u0, out, out_start, next_count):
         for j in range(n):
             acc += X[row, j] * u[j]
         out[_at(out_start, i)] = acc + u0
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _spread_rows(X):
+    """Row-major rows whose next tile is prefetched in pieces spread through both
+    sweeps (see _config.ROWMAJOR_SPREAD_PREFETCH): long rows, on the Intel Xeon.  A
+    burst of prefetches per row (_next_tile_rows) stalled the sweep behind it, and no
+    prefetch at all left the memory idle while a tile was worked on."""
+    row_bytes = X.shape[1] * X.itemsize
+    return _config.ROWMAJOR_SPREAD_PREFETCH and row_bytes > _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _prefetch_piece(X, next_t0, first, offset, size, share):
+    """Prefetch elements first + offset .. first + offset + size of the next tile
+    (counted in memory order, see _prefetch_next_tile), but none at or past
+    first + share: the sweep's share of the next tile."""
+    count = min(size, share - offset)
+    if count > 0:
+        _prefetch_next_tile(X, next_t0, first + offset, count)
+
+
+@njit(**REDUCTION_OPTIONS)
+def _margins_rowmajor_spread(X, t0, count, u, u0, out, out_start, next_count):
+    """_margins_rowmajor for _spread_rows: two rows per sweep along the features (u is
+    loaded once for both), in pieces of _config.ROWMAJOR_SPREAD_PIECE_BYTES, with a
+    piece of the next tile's first half prefetched before each (the first next_count
+    rows' worth: half of each of them)."""
+    n = u.shape[0]
+    half = n // 2
+    piece = _config.ROWMAJOR_SPREAD_PIECE_BYTES // X.itemsize
+    i = 0
+    while i < count:
+        row = _at(t0, i)
+        pair = i + 1 < count
+        share = min(2 if pair else 1, max(next_count - i, 0)) * half
+        acc0 = 0.0
+        acc1 = 0.0
+        for p0 in range(0, n, piece):
+            size = min(piece, n - p0)
+            if pair:
+                _prefetch_piece(X, t0 + count, i * half, p0, piece, share)
+                for jj in range(size):
+                    j = _at(p0, jj)
+                    acc0 += X[row, j] * u[j]
+                    acc1 += X[row + 1, j] * u[j]
+            else:
+                _prefetch_piece(X, t0 + count, i * half, p0 // 2, piece // 2, share)
+                for jj in range(size):
+                    j = _at(p0, jj)
+                    acc0 += X[row, j] * u[j]
+        out[_at(out_start, i)] = acc0 + u0
+        if pair:
+            out[_at(out_start, i + 1)] = acc1 + u0
+        i += 2
 
 
 @njit(**REDUCTION_OPTIONS)
@@ -389,6 +448,9 @@ def _accumulate_rowmajor(X, t0, count, r, out, o, next_count):
         accumulate_rows(X, t0, count, r, out, o)
         return
     o = uint64(o)  # unsigned: see _at
+    if _spread_rows(X):
+        _accumulate_rowmajor_spread(X, t0, count, r, out, o, next_count)
+        return
     ahead = _next_tile_rows(X, next_count)
     # the rest of the next tile's first ahead rows, after the ahead * (n // 2)
     # elements the margins prefetched: n - n // 2 elements per row of this tile
@@ -410,6 +472,37 @@ def _accumulate_rowmajor(X, t0, count, r, out, o, next_count):
         ri = r[i]
         for j in range(n):
             out[o, j] += ri * X[row, j]
+
+
+@njit(**REDUCTION_OPTIONS)
+def _accumulate_rowmajor_spread(X, t0, count, r, out, o, next_count):
+    """_accumulate_rowmajor for _spread_rows: two rows per load and store of out[o],
+    in pieces as _margins_rowmajor_spread, with a piece of the next tile's second
+    half (the rest of each of its first next_count rows) prefetched before each."""
+    n = X.shape[1]
+    rest = n - n // 2
+    done = min(count, next_count) * (n // 2)  # the elements the margins prefetched
+    piece = _config.ROWMAJOR_SPREAD_PIECE_BYTES // X.itemsize
+    i = 0
+    while i < count:
+        row = _at(t0, i)
+        pair = i + 1 < count
+        share = min(2 if pair else 1, max(next_count - i, 0)) * rest
+        r0 = r[i]
+        r1 = r[i + 1] if pair else 0.0
+        for p0 in range(0, n, piece):
+            size = min(piece, n - p0)
+            if pair:
+                _prefetch_piece(X, t0 + count, done + i * rest, p0, piece, share)
+                for jj in range(size):
+                    j = _at(p0, jj)
+                    out[o, j] += r0 * X[row, j] + r1 * X[row + 1, j]
+            else:
+                _prefetch_piece(X, t0 + count, done + i * rest, p0 // 2, piece // 2, share)
+                for jj in range(size):
+                    j = _at(p0, jj)
+                    out[o, j] += r0 * X[row, j]
+        i += 2
 
 
 @njit(**REDUCTION_OPTIONS)

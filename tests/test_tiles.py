@@ -16,8 +16,10 @@ from fastlogreg._problem import Problem
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 # 3, 13, 29: the 8-, 4- and 1-feature steps of X.T's loops (and row-major rows for the
-# register kernels); 45: row-major rows for numba's loops, with the next tile prefetched
-@pytest.mark.parametrize("n", [3, 13, 29, 45])
+# register kernels); 45: row-major rows for numba's loops, with the next tile prefetched;
+# 1000: rows of 4000 or 8000 bytes, whose next tile goes in pieces on some CPUs
+# (_kernels._spread_rows; tested on any CPU below)
+@pytest.mark.parametrize("n", [3, 13, 29, 45, 1000])
 # two blocks of 750 rows, each of tiles of 63 rows (odd: a row-major update's last
 # row goes alone) and a last one of 57 (the planner gives X this small one tile per
 # block), or of 2 or 3 rows (the planner's smallest, for very long rows on some CPUs:
@@ -43,6 +45,33 @@ def test_blocks_of_several_tiles_match_the_reference(n, dtype, order, tile):
     assert_allclose(sums[n + 1] / m, J, rtol=rtol)
     assert_allclose(sums[:n] / m, dw, rtol=rtol * 10, atol=rtol * 1e-2)
     assert_allclose(sums[n] / m, db, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("count", [1, 2, 3, 4])  # pairs of rows, and a last row alone
+@pytest.mark.parametrize("next_count", [0, 1, 4])  # no next tile, part of one, a whole one
+def test_sweeps_with_spread_prefetches_give_the_plain_sums(dtype, count, next_count):
+    # Called directly, so that they are tested on any CPU (the passes use them only
+    # where _config.ROWMAJOR_SPREAD_PREFETCH is on).  1000 features: several pieces
+    # of the row and a partial last one, for either dtype.
+    rng = np.random.default_rng(5)
+    n, t0 = 1000, 3
+    X = rng.standard_normal((12, n)).astype(dtype)
+    before = X.copy()
+    u = rng.standard_normal(n)
+    margins = np.zeros(8)
+    _kernels._margins_rowmajor_spread(X, t0, count, u, 0.25, margins, 1, next_count)
+    rows = X[t0:t0 + count].astype(np.float64)
+    assert_allclose(margins[1:1 + count], rows @ u + 0.25, rtol=1e-12, atol=1e-12)
+    assert not margins[0] and not margins[1 + count:].any()
+
+    r = rng.standard_normal(count)
+    sums = np.zeros((2, n + 2))
+    sums[1, :n] = 1.0  # the update adds to what is there
+    _kernels._accumulate_rowmajor_spread(X, t0, count, r, sums, 1, next_count)
+    assert_allclose(sums[1, :n], 1.0 + r @ rows, rtol=1e-12, atol=1e-12)
+    assert not sums[0].any() and not sums[1, n:].any()
     np.testing.assert_array_equal(X, before)
 
 
