@@ -33,7 +33,8 @@ spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 featu
 (_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
 of numba's loops, in tiles of 1024 rows: margins_rows sums
 the dot products of eight rows across lanes together, accumulate_rows keeps the
-gradient in registers across the tile.  Measured in one process against numba's
+gradient in registers across the tile; on Intel, both sweeps go in 32-row pieces, a
+part of the next tile prefetched before each (see _register_rows_prefetched).  Measured in one process against numba's
 loops (4 rows at a time, 64- or 1024-row tiles): 4e6 x 10 float32 21.5 -> 13.6 ms,
 float64 24.9 -> 16.7 ms, 8e6 x 5 float64 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.0 ->
 8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3 ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms,
@@ -55,10 +56,12 @@ per row of the margins or of the update: 27.4 -> 30.7-34.6 ms); tiles of 1-4 row
 Intel Xeon, L1-sized tiles are the faster choice: see _config).
 For short rows (4e6 x 10), where the per-row work is the limit: _next_tile_rows'
 prefetch, the register kernels called on 128-row pieces of the tile with the
-matching share of the next tile prefetched after each (time with ÷ without: 0.89 to
-0.95 for rows of 40-80 bytes, 4e6 x 10 and 8e6 x 5, but 1.1-1.24 for 1.2e6 x 32
-float64 and 1.3e6 x 30 float32, and 1.18 and 0.91 for 2e6 x 16 float64 and
-float32); on the Intel Xeon, the next tile prefetched during the per-example
+matching share of the next tile prefetched after each (on the AMD EPYC, time with ÷
+without: 0.89 to 0.95 for rows of 40-80 bytes, 4e6 x 10 and 8e6 x 5, but 1.1-1.24
+for 1.2e6 x 32 float64 and 1.3e6 x 30 float32, and 1.18 and 0.91 for 2e6 x 16
+float64 and float32; on the Intel Xeon, 32-row pieces with the prefetch before each
+are the design for the rows that gained, see _config); on the Intel Xeon, the next
+tile prefetched during the per-example
 terms (computed in 128-example pieces, a piece of the next tile after each): 4e6 x 10
 float64 1.03, float32 1.00 of the time without, one thread 1.09; each tile
 transposed into a scratch and handled like X.T (5% faster in float64 but 1.6x
@@ -247,7 +250,10 @@ def _prefetch_next_tile(X, next_t0, first, count):
 def _margins_rowmajor(X, t0, count, u, u0, out, out_start, next_count):
     n = u.shape[0]
     if _register_rows(n):
-        margins_rows(X, t0, count, u, u0, out, out_start)
+        if _register_rows_prefetched(X):
+            _margins_register_pieces(X, t0, count, u, u0, out, out_start, next_count)
+        else:
+            margins_rows(X, t0, count, u, u0, out, out_start)
         return
     if _spread_rows(X):
         _margins_rowmajor_spread(X, t0, count, u, u0, out, out_start, next_count)
@@ -282,6 +288,51 @@ def _prefetch_piece(X, next_t0, first, offset, size, share):
     count = min(size, share - offset)
     if count > 0:
         _prefetch_next_tile(X, next_t0, first + offset, count)
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _register_rows_prefetched(X):
+    """Short rows (for the register kernels) whose next tile is prefetched in pieces
+    spread through both sweeps (see _config.REGISTER_ROW_PREFETCH): on the Intel Xeon,
+    float32 rows and float64 rows of up to 80 bytes."""
+    if X.itemsize == 4:
+        limit = _config.REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT32
+    else:
+        limit = _config.REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT64
+    return _config.REGISTER_ROW_PREFETCH and X.shape[1] * X.itemsize <= limit
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _share_per_piece(share, count, piece):
+    """Elements of a sweep's share of the next tile to prefetch per piece of rows."""
+    n_pieces = max((count + piece - 1) // piece, 1)
+    return (share + n_pieces - 1) // n_pieces
+
+
+@njit(**REDUCTION_OPTIONS)
+def _margins_register_pieces(X, t0, count, u, u0, out, out_start, next_count):
+    """margins_rows over the tile in pieces of _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
+    rows (a multiple of eight: the same margins), each after prefetching its part of
+    the first half of the next tile's next_count rows (in memory order)."""
+    piece = _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
+    share = next_count * X.shape[1] // 2
+    per_piece = _share_per_piece(share, count, piece)
+    for a in range(0, count, piece):
+        _prefetch_piece(X, t0 + count, 0, (a // piece) * per_piece, per_piece, share)
+        margins_rows(X, t0 + a, min(piece, count - a), u, u0, out, out_start + a)
+
+
+@njit(**REDUCTION_OPTIONS)
+def _accumulate_register_pieces(X, t0, count, r, out, o, next_count):
+    """accumulate_rows over the tile in pieces as _margins_register_pieces, each after
+    prefetching its part of the second half of the next tile."""
+    piece = _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
+    total = next_count * X.shape[1]
+    first = total // 2  # what the margins prefetched
+    per_piece = _share_per_piece(total - first, count, piece)
+    for a in range(0, count, piece):
+        _prefetch_piece(X, t0 + count, first, (a // piece) * per_piece, per_piece, total - first)
+        accumulate_rows(X, t0 + a, min(piece, count - a), r, a, out, o)
 
 
 @njit(**REDUCTION_OPTIONS)
@@ -445,7 +496,10 @@ def _accumulate_rowmajor(X, t0, count, r, out, o, next_count):
     # time: 1e6 x 100 float32 0.61 -> 0.69, 1e5 x 1000 0.88 -> 0.92).
     n = X.shape[1]
     if _register_rows(n):
-        accumulate_rows(X, t0, count, r, out, o)
+        if _register_rows_prefetched(X):
+            _accumulate_register_pieces(X, t0, count, r, out, o, next_count)
+        else:
+            accumulate_rows(X, t0, count, r, 0, out, o)
         return
     o = uint64(o)  # unsigned: see _at
     if _spread_rows(X):

@@ -208,27 +208,28 @@ def _intp_args(context, builder, signature, args, positions):
 
 
 @intrinsic
-def accumulate_rows(typingctx, X, t0, count, r, out, o):
-    """out[o, j] += Σ_i r[i] X[t0 + i, j] for i < count and every j (X 2-D C-contiguous,
-    float32 or float64; r 1-D and out 2-D, float64, C-contiguous), the sums held in
-    registers.  The features go in sweeps of up to 32: each sweep runs down the rows,
+def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
+    """out[o, j] += Σ_i r[r_first + i] X[t0 + i, j] for i < count and every j (X 2-D
+    C-contiguous, float32 or float64; r 1-D and out 2-D, float64, C-contiguous), the
+    sums held in registers.  The features go in sweeps of up to 32: each sweep runs down the rows,
     two at a time, multiplying each row's segment into 8-wide float64 accumulators (two
     sets, one per row of a pair, so that consecutive rows do not wait on each other's
     fused multiply-add), and adds them to out once at its end, instead of loading and
     storing out once per row or two.  The last sweep uses masked loads and only as many
     accumulators as it has features."""
-    sig = types.void(X, t0, count, r, out, o)
+    sig = types.void(X, t0, count, r, r_first, out, o)
 
     def codegen(context, builder, signature, args):
-        x_type, _, _, r_type, out_type, _ = signature.args
+        x_type, _, _, r_type, _, out_type, _ = signature.args
         vc = _VectorCode(context, builder, x_type.dtype)
         xa = context.make_array(x_type)(context, builder, args[0])
-        first_row, n_rows, out_row = _intp_args(context, builder, signature, args, (1, 2, 5))
+        first_row, n_rows, r_first, out_row = _intp_args(context, builder, signature, args, (1, 2, 4, 6))
         n = builder.extract_value(xa.shape, 1)
         x_row_stride = builder.extract_value(xa.strides, 0)
         x_start = vc.address(xa, first_row)
-        r_start = builder.ptrtoint(context.make_array(r_type)(context, builder, args[3]).data, vc.intp)
-        out_start = vc.address(context.make_array(out_type)(context, builder, args[4]), out_row)
+        r_data = builder.ptrtoint(context.make_array(r_type)(context, builder, args[3]).data, vc.intp)
+        r_start = vc.add(r_data, vc.scaled(r_first, 8))
+        out_start = vc.address(context.make_array(out_type)(context, builder, args[5]), out_row)
         # Accumulators live in stack slots that LLVM promotes to registers.
         slots = [[cgutils.alloca_once(builder, vc.vd) for _ in range(_SWEEP_VECTORS)] for _ in range(2)]
 

@@ -19,8 +19,8 @@ FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
 
 
 @njit
-def _accumulate(X, t0, count, r, out, o):
-    accumulate_rows(X, t0, count, r, out, o)
+def _accumulate(X, t0, count, r, out, o, r_first=0):
+    accumulate_rows(X, t0, count, r, r_first, out, o)
 
 
 @njit
@@ -38,12 +38,15 @@ def test_accumulate_rows_adds_the_weighted_row_sum(dtype, n):
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
     before = X.copy()
-    for t0, count in ((0, 0), (3, 1), (3, 8), (5, 63), (0, 80)):
-        r = rng.standard_normal(count + 2)
+    # r_first: the weights of the rows start there in r (0, or further in, as for a
+    # piece of a tile)
+    for t0, count, r_first in ((0, 0, 0), (3, 1, 0), (3, 8, 0), (5, 63, 0), (0, 80, 0), (3, 1, 2),
+                               (5, 63, 7), (0, 80, 1)):
+        r = rng.standard_normal(count + 9)
         out = rng.standard_normal((3, n + 2))
         expected = out.copy()
-        expected[1, :n] += r[:count] @ X[t0:t0 + count].astype(np.float64)
-        _accumulate(X, t0, count, r, out, 1)
+        expected[1, :n] += r[r_first:r_first + count] @ X[t0:t0 + count].astype(np.float64)
+        _accumulate(X, t0, count, r, out, 1, r_first)
         assert_allclose(out, expected, rtol=_rtol(dtype), atol=1e-12)
         # the rest of out (the other rows, the two entries after n) is untouched
         assert (out[[0, 2]] == expected[[0, 2]]).all() and (out[1, n:] == expected[1, n:]).all()

@@ -53,7 +53,7 @@ def test_blocks_of_several_tiles_match_the_reference(n, dtype, order, tile):
 @pytest.mark.parametrize("next_count", [0, 1, 4])  # no next tile, part of one, a whole one
 def test_sweeps_with_spread_prefetches_give_the_plain_sums(dtype, count, next_count):
     # Called directly, so that they are tested on any CPU (the passes use them only
-    # where _config.ROWMAJOR_SPREAD_PREFETCH is on).  1000 features: several pieces
+    # where _config.ROWMAJOR_SPREAD_PREFETCH is on: Intel).  1000 features: several pieces
     # of the row and a partial last one, for either dtype.
     rng = np.random.default_rng(5)
     n, t0 = 1000, 3
@@ -70,6 +70,33 @@ def test_sweeps_with_spread_prefetches_give_the_plain_sums(dtype, count, next_co
     sums = np.zeros((2, n + 2))
     sums[1, :n] = 1.0  # the update adds to what is there
     _kernels._accumulate_rowmajor_spread(X, t0, count, r, sums, 1, next_count)
+    assert_allclose(sums[1, :n], 1.0 + r @ rows, rtol=1e-12, atol=1e-12)
+    assert not sums[0].any() and not sums[1, n:].any()
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [3, 10, 29])
+# within one piece of rows, exactly one, one and a row, several and a part
+@pytest.mark.parametrize("count", [5, 32, 33, 70])
+@pytest.mark.parametrize("next_count", [0, 9, 70])
+def test_short_row_sweeps_in_pieces_give_the_plain_sums(dtype, n, count, next_count):
+    # As above, for the register kernels' rows swept in pieces (_register_rows_prefetched).
+    rng = np.random.default_rng(n + count)
+    t0 = 4
+    X = rng.standard_normal((t0 + count + 70, n)).astype(dtype)
+    before = X.copy()
+    u = rng.standard_normal(n)
+    margins = np.zeros(count + 2)
+    _kernels._margins_register_pieces(X, t0, count, u, -0.5, margins, 1, next_count)
+    rows = X[t0:t0 + count].astype(np.float64)
+    assert_allclose(margins[1:1 + count], rows @ u - 0.5, rtol=1e-12, atol=1e-12)
+    assert not margins[0] and not margins[1 + count]
+
+    r = rng.standard_normal(count)
+    sums = np.zeros((2, n + 2))
+    sums[1, :n] = 1.0
+    _kernels._accumulate_register_pieces(X, t0, count, r, sums, 1, next_count)
     assert_allclose(sums[1, :n], 1.0 + r @ rows, rtol=1e-12, atol=1e-12)
     assert not sums[0].any() and not sums[1, n:].any()
     np.testing.assert_array_equal(X, before)
