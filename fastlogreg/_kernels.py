@@ -38,8 +38,8 @@ part of the next tile prefetched before each (see _register_rows_prefetched).
 Measured in one process against numba's loops (4 rows at a time, 64- or 1024-row
 tiles): 4e6 x 10 float32 21.5 -> 13.6 ms, float64 24.9 -> 16.7 ms, 8e6 x 5 float64
 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.0 -> 8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3
-ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms,
-float64 27.4 -> 15.3 ms; gradient + Gram 4e6 x 10 float64 75.5 -> 65.5 ms.  On long
+ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms, float64 27.4 -> 15.3 ms; gradient + Gram
+4e6 x 10 float64 75.5 -> 65.5 ms.  On long
 rows accumulate_rows was no faster in a full pass (1e6 x 100 and 1e5 x 1000, float32
 and float64: 0.97 to 1.06 of the time of numba's loops), nor was margins_rows'
 scheme extended to long rows (in cache, per 100-feature row: float64 10.9 -> 11.6 ns,
@@ -292,6 +292,13 @@ def _prefetch_piece(X, next_t0, first, offset, size, share):
 
 
 @njit(**dict(JIT_OPTIONS, inline="always"))
+def _prefetch_for_rows(X, next_t0, first, p0, piece, share, rows):
+    """The spread sweeps' prefetch before a piece of rows (1 or 2) from feature p0:
+    half a piece of the next tile per row worked on (see _prefetch_piece)."""
+    _prefetch_piece(X, next_t0, first, p0 * rows // 2, piece * rows // 2, share)
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
 def _register_rows_prefetched(X):
     """Short rows (for the register kernels) whose next tile is prefetched in pieces
     spread through both sweeps (see _config.REGISTER_ROW_PREFETCH): on the Intel Xeon,
@@ -349,19 +356,19 @@ def _margins_rowmajor_spread(X, t0, count, u, u0, out, out_start, next_count):
     while i < count:
         row = _at(t0, i)
         pair = i + 1 < count
-        share = min(2 if pair else 1, max(next_count - i, 0)) * half
+        rows = 2 if pair else 1
+        share = min(rows, max(next_count - i, 0)) * half
         acc0 = 0.0
         acc1 = 0.0
         for p0 in range(0, n, piece):
             size = min(piece, n - p0)
+            _prefetch_for_rows(X, t0 + count, i * half, p0, piece, share, rows)
             if pair:
-                _prefetch_piece(X, t0 + count, i * half, p0, piece, share)
                 for jj in range(size):
                     j = _at(p0, jj)
                     acc0 += X[row, j] * u[j]
                     acc1 += X[row + 1, j] * u[j]
             else:
-                _prefetch_piece(X, t0 + count, i * half, p0 // 2, piece // 2, share)
                 for jj in range(size):
                     j = _at(p0, jj)
                     acc0 += X[row, j] * u[j]
@@ -542,18 +549,18 @@ def _accumulate_rowmajor_spread(X, t0, count, r, out, o, next_count):
     while i < count:
         row = _at(t0, i)
         pair = i + 1 < count
-        share = min(2 if pair else 1, max(next_count - i, 0)) * rest
+        rows = 2 if pair else 1
+        share = min(rows, max(next_count - i, 0)) * rest
         r0 = r[i]
         r1 = r[i + 1] if pair else 0.0
         for p0 in range(0, n, piece):
             size = min(piece, n - p0)
+            _prefetch_for_rows(X, t0 + count, done + i * rest, p0, piece, share, rows)
             if pair:
-                _prefetch_piece(X, t0 + count, done + i * rest, p0, piece, share)
                 for jj in range(size):
                     j = _at(p0, jj)
                     out[o, j] += r0 * X[row, j] + r1 * X[row + 1, j]
             else:
-                _prefetch_piece(X, t0 + count, done + i * rest, p0 // 2, piece // 2, share)
                 for jj in range(size):
                     j = _at(p0, jj)
                     out[o, j] += r0 * X[row, j]
