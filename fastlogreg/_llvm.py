@@ -19,6 +19,17 @@ def float64_from_bits(typingctx, bits):
     return sig, codegen
 
 
+@intrinsic
+def bits_from_float64(typingctx, value):
+    """The int64 bit pattern of a float64 (a plain bitcast, vectorisable)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
 class _FunctionAttributes(ir.FunctionAttributes):
     """llvmlite's function attributes plus LLVM string attributes ("key"="value"),
     which llvmlite has no spelling for."""

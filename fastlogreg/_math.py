@@ -8,12 +8,12 @@ to libm) so that LLVM can vectorise the loops that call them: the per-example te
 of a tile of rows are then computed 8 at a time with AVX-512.
 """
 
-import math
 
+import numpy as np
 from numba import njit
 
 from ._config import JIT_OPTIONS
-from ._llvm import float64_from_bits
+from ._llvm import bits_from_float64, float64_from_bits
 
 # Inlined at numba level into their callers, so that a loop calling them becomes
 # one loop body that LLVM can vectorise.  The inlined code takes the caller's
@@ -27,6 +27,9 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_UNDERFLOW = -708.0
 _LN2 = 0.6931471805599453
 _SQRT2_MINUS_1 = 0.41421356237309503  # e^-708 ≈ 3e-308, the smallest normal result
+# 2^52 + 1023: k + this (k an integer in [-1023, 0]) is a float64 whose low 52 bits
+# are the biased exponent k + 1023 of 2^k.
+_EXP_BIAS_MAGIC = 4503599627371519.0
 
 
 @njit(**_EXACT_OPTIONS)
@@ -34,10 +37,16 @@ def exp_nonpositive(x):
     """e^x for x <= 0 (0 below -708), branch-free.
 
     x = k ln2 + r with |r| <= ln2/2; e^r by its degree-12 Taylor polynomial (error
-    below 2e-16 relative); 2^k built from its bits.
+    below 2e-16 relative); 2^k built from its bits: those of k + 2^52 + 1023, whose
+    mantissa is k + 1023, shifted into the exponent field.  k stays a float64 (np.floor;
+    numba's math.floor returns an int) and 2^k comes from float64 and integer vector
+    operations alone: a float-to-int64 conversion, which x86 has in vectors only with
+    AVX-512, was converted lane by lane elsewhere (AMD EPYC Zen 3, AVX2: 6.2 -> 5.0 ns
+    per example in cache, cost_and_gradient 4e6 x 10 0.86-0.88 of the time).  The same
+    2^k, bit for bit.
     """
     xc = max(x, _EXP_UNDERFLOW)
-    k = math.floor(xc * _LOG2E + 0.5)
+    k = np.floor(xc * _LOG2E + 0.5)
     r = (xc - k * _LN2_HI) - k * _LN2_LO
     p = 1.0 / 479001600.0
     p = p * r + 1.0 / 39916800.0
@@ -52,7 +61,7 @@ def exp_nonpositive(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    scale = float64_from_bits((int(k) + 1023) << 52)
+    scale = float64_from_bits(bits_from_float64(k + _EXP_BIAS_MAGIC) << 52)
     return p * scale if x >= _EXP_UNDERFLOW else 0.0
 
 
