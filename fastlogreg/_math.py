@@ -9,7 +9,6 @@ to libm) so that LLVM can vectorise the loops that call them: the per-example te
 of a tile of rows are then computed 8 at a time with AVX-512.
 """
 
-
 import numpy as np
 from numba import njit
 
@@ -28,7 +27,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_UNDERFLOW = -708.0
 _LN2 = 0.6931471805599453
 _SQRT2_MINUS_1 = 0.41421356237309503  # e^-708 ≈ 3e-308, the smallest normal result
-# 2^52 + 1023: k + this (k an integer in [-1023, 0]) is a float64 whose low 52 bits
+# 2^52 + 1023: k + this (k an integer in [-1021, 0]) is a float64 whose low 52 bits
 # are the biased exponent k + 1023 of 2^k.
 _EXP_BIAS_MAGIC = 4503599627371519.0
 
@@ -54,13 +53,13 @@ def exp_nonpositive(x):
     """e^x for x <= 0 (0 below -708), branch-free.
 
     x = k ln2 + r with |r| <= ln2/2; e^r by its degree-12 Taylor polynomial (error
-    below 2e-16 relative; see _SHORT_CHAINS); 2^k built from its bits: those of k + 2^52 + 1023, whose
-    mantissa is k + 1023, shifted into the exponent field.  k stays a float64 (np.floor;
-    numba's math.floor returns an int) and 2^k comes from float64 and integer vector
-    operations alone: a float-to-int64 conversion, which x86 has in vectors only with
-    AVX-512, was converted lane by lane elsewhere (AMD EPYC Zen 3, AVX2: 6.2 -> 5.0 ns
-    per example in cache, cost_and_gradient 4e6 x 10 0.86-0.88 of the time).  The same
-    2^k, bit for bit.
+    below 2e-16 relative; see _SHORT_CHAINS); 2^k built from its bits: those of
+    k + 2^52 + 1023, whose mantissa is k + 1023, shifted into the exponent field.
+    k stays a float64 (np.floor; numba's math.floor returns an int) and 2^k comes from
+    float64 and integer vector operations alone: a float-to-int64 conversion, which x86
+    has in vectors only with AVX-512, was converted lane by lane elsewhere (AMD EPYC
+    Zen 3, AVX2: 6.2 -> 5.0 ns per example in cache, cost_and_gradient 4e6 x 10
+    0.86-0.88 of the time).  The same 2^k, bit for bit.
     """
     xc = max(x, _EXP_UNDERFLOW)
     k = np.floor(xc * _LOG2E + 0.5)
@@ -86,8 +85,7 @@ def log1p_unit(e):
     log(1 + e) = ln 2 + 2 atanh(s) with s = (e - 1) / (e + 3) above (that is, log of
     (1 + e) / 2).  Both forms are exact in s, and |s| <= 0.1716, so the atanh series
     in s² (ratio <= 0.0295) is summed to 11 terms, below 1e-17 relative (see
-    _SHORT_CHAINS).  Exact near
-    e = 0, where the first form is used.
+    _SHORT_CHAINS).  Exact near e = 0, where the first form is used.
     """
     upper = e >= _SQRT2_MINUS_1
     # One division of the chosen numerator and denominator (a vectorised loop would
