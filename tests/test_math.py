@@ -12,15 +12,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @numba.njit(error_model="numpy")
-def _exp_of(x, out):
+def _elementwise(f, x):
+    """f (a jitted scalar function) of each entry of the float64 vector x."""
+    out = np.empty_like(x)
     for i in range(x.shape[0]):
-        out[i] = exp_nonpositive(x[i])
-
-
-@numba.njit(error_model="numpy")
-def _log1p_of(e, out):
-    for i in range(e.shape[0]):
-        out[i] = log1p_unit(e[i])
+        out[i] = f(x[i])
+    return out
 
 
 def _ulps(got, exact):
@@ -37,15 +34,12 @@ def test_exp_nonpositive_is_accurate_over_its_whole_range():
         -np.arange(1022) * np.log(2.0),  # every power of two the result is scaled by
         [0.0, -5e-324, -1e-300, -707.9999, -708.0],
     ])
-    got = np.empty_like(x)
-    _exp_of(x, got)
+    got = _elementwise(exp_nonpositive, x)
     assert _ulps(got, np.exp(x.astype(np.longdouble))).max() <= 2.5
     assert (got[x == 0.0] == 1.0).all()
     # below the smallest normal result: exactly 0
     below = np.array([-708.0001, -745.2, -1e4, -1e300, -np.inf])
-    out = np.empty_like(below)
-    _exp_of(below, out)
-    assert out.tolist() == [0.0] * len(below)
+    assert _elementwise(exp_nonpositive, below).tolist() == [0.0] * len(below)
 
 
 def test_log1p_unit_is_accurate_on_0_to_1():
@@ -56,9 +50,6 @@ def test_log1p_unit_is_accurate_on_0_to_1():
         np.sqrt(2.0) - 1.0 + (rng.random(20_000) - 0.5) * 1e-6,  # where its two forms meet
         [5e-324, 1e-300, 1.0],
     ])
-    got = np.empty_like(e)
-    _log1p_of(e, got)
+    got = _elementwise(log1p_unit, e)
     assert _ulps(got, np.log1p(e.astype(np.longdouble))).max() <= 2.5
-    zero = np.zeros(1)
-    _log1p_of(zero, zero)
-    assert zero[0] == 0.0
+    assert _elementwise(log1p_unit, np.zeros(1))[0] == 0.0
