@@ -32,7 +32,7 @@ sweep (see _next_tile_rows); on Intel, longer rows have it prefetched in 1 KiB p
 spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 features
 (_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
 of numba's loops, in tiles of 1024 rows: margins_rows sums
-the dot products of eight rows across lanes together, accumulate_rows keeps the
+the dot products of eight rows (four without AVX-512) across lanes together, accumulate_rows keeps the
 gradient in registers across the tile; on Intel, both sweeps go in 32-row pieces, a
 part of the next tile prefetched before each (see _register_rows_prefetched).
 Measured in one process against numba's loops (4 rows at a time, 64- or 1024-row
@@ -320,7 +320,7 @@ def _share_per_piece(share, count, piece):
 @njit(**REDUCTION_OPTIONS)
 def _margins_register_pieces(X, t0, count, u, u0, out, out_start, next_count):
     """margins_rows over the tile in pieces of _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
-    rows (a multiple of eight: the same margins), each after prefetching its part of
+    rows (a multiple of margins_rows' eight or four rows: the same margins), each after prefetching its part of
     the first half of the next tile's next_count rows (in memory order)."""
     piece = _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
     share = next_count * X.shape[1] // 2

@@ -114,50 +114,77 @@ def prefetch_to_l2(typingctx, A, row, col, count):
     return sig, codegen
 
 
-# --- kernels for short row-major rows, in 8-wide float64 vectors ----------------------
+# --- kernels for short row-major rows, in float64 vectors -----------------------------
 # LLVM vectorises numba's loops along the row: for rows of a few features that leaves
 # most of the work in per-row overhead (loop setup, the horizontal sum of each dot
 # product, a load and store of the gradient per row).  These two kernels are written
 # in vectors instead: the gradient sums stay in registers across a tile, the margins of
-# eight rows are summed across lanes together.  Masked loads read each row's last,
-# partial vector without touching memory past it.
+# as many rows as a vector has lanes are summed across lanes together.  Masked loads
+# read each row's last, partial vector without touching memory past it.
+#
+# A vector is one register of float64: 8 lanes with AVX-512, 4 otherwise (AVX2's
+# 256-bit registers, of which there are 16, not 32).  Written for 8 lanes everywhere,
+# LLVM split each vector in two on AVX2: a row of 10 features took four 4-lane loads,
+# conversions and multiply-adds instead of three, and margins_rows' eight rows of
+# accumulators spilled out of the registers.  Measured on an AMD EPYC Zen 3 (AVX2), one
+# process, 11 interleaved rounds, time with 4 lanes ÷ with 8: cost_and_gradient
+# 4e6 x 10 float64 0.91, float32 0.82; 8e6 x 5 0.71 and 0.70; 2e6 x 16 0.94 and 0.83;
+# 1.2e6 x 32 1.035 and 0.85; H·v 4e6 x 10 0.88 and 0.70, 8e6 x 5 0.59 and 0.54,
+# 2e6 x 16 0.96 and 0.77, 1.2e6 x 32 1.01 and 0.77 (in cache, per row: float32 H·v
+# 5.0 -> 2.6 ns, cost_and_gradient 9.0 -> 6.4 ns).
 
-_LANES = 8  # float64 lanes of an AVX-512 register
-_SWEEP_VECTORS = 4  # accumulators per sweep of accumulate_rows: 32 features
-_MARGIN_ROWS = 8  # rows whose dot products margins_rows sums across lanes together
-# margins_rows handles the rows that _kernels gives it, up to this many vectors: one
-# place for the limit (a longer row would find no code path and get no margin).
-_MAX_ROW_VECTORS = -(-_config.REGISTER_ROW_MAX_FEATURES // _LANES)
+# Accumulators per sweep of accumulate_rows (and per row of a pair).  With 4 lanes,
+# 8 per sweep (32 features, 16 registers of accumulators) against 4, time ratio as
+# above: 1.2e6 x 32 float64 0.94-0.95 but float32 1.13-1.19; 2e6 x 16 and 4e6 x 10
+# 1.00-1.02.
+_SWEEP_VECTORS = 4
+
+
+def vector_lanes(context):
+    """float64 lanes of a vector register on the CPU that numba compiles for: 8 with
+    AVX-512, else 4 (the features numba's code generator targets, which its cache keys
+    its builds by)."""
+    features = getattr(context.codegen(), "_tm_features", "") or ""
+    return 8 if "+avx512f" in features.split(",") else 4
+
+
+def _max_row_vectors(lanes):
+    """The widest row, in vectors, that margins_rows handles: the rows _kernels gives it
+    (one place for the limit: a longer row would find no code path and get no margin)."""
+    return -(-_config.REGISTER_ROW_MAX_FEATURES // lanes)
 
 
 class _VectorCode:
-    """The IR builder helpers the two kernels share: constants, 8-lane vectors of X's
-    element type and of float64, masks, and the LLVM intrinsics they call."""
+    """The IR builder helpers the two kernels share: constants, vectors (``lanes``
+    wide, see vector_lanes) of X's element type and of float64, masks, and the LLVM
+    intrinsics they call."""
 
     def __init__(self, context, builder, element_type):
         self.builder = builder
+        self.lanes = lanes = vector_lanes(context)
         self.intp = context.get_value_type(types.intp)
         self.i32 = ir.IntType(32)
         self.elem = context.get_data_type(element_type)
         self.itemsize = context.get_abi_sizeof(self.elem)
         self.double = ir.DoubleType()
-        self.vx = ir.VectorType(self.elem, _LANES)
-        self.vd = ir.VectorType(self.double, _LANES)
-        self.vmask = ir.VectorType(ir.IntType(1), _LANES)
-        self.vindex = ir.VectorType(self.intp, _LANES)
-        self.zero_x = ir.Constant(self.vx, [0.0] * _LANES)
-        self.zero_d = ir.Constant(self.vd, [0.0] * _LANES)
-        self.all_lanes = ir.Constant(self.vmask, [1] * _LANES)
+        self.vx = ir.VectorType(self.elem, lanes)
+        self.vd = ir.VectorType(self.double, lanes)
+        self.vmask = ir.VectorType(ir.IntType(1), lanes)
+        self.vindex = ir.VectorType(self.intp, lanes)
+        self.zero_x = ir.Constant(self.vx, [0.0] * lanes)
+        self.zero_d = ir.Constant(self.vd, [0.0] * lanes)
+        self.all_lanes = ir.Constant(self.vmask, [1] * lanes)
         # Names mangled for typed pointers, like llvm.prefetch.p0i8 above: LLVM renames
         # them to its own mangling (checked with numba 0.59.1 / LLVM 14 and 0.68.1 / LLVM 22).
-        x_kind = "v8f64" if self.elem == self.double else "v8f32"
+        x_kind = f"v{lanes}f64" if self.elem == self.double else f"v{lanes}f32"
+        d_kind = f"v{lanes}f64"
         self._load_x = self._declare(f"llvm.masked.load.{x_kind}.p0{x_kind}", self.vx,
                                      [self.vx.as_pointer(), self.i32, self.vmask, self.vx])
-        self._load_d = self._declare("llvm.masked.load.v8f64.p0v8f64", self.vd,
+        self._load_d = self._declare(f"llvm.masked.load.{d_kind}.p0{d_kind}", self.vd,
                                      [self.vd.as_pointer(), self.i32, self.vmask, self.vd])
-        self._store_d = self._declare("llvm.masked.store.v8f64.p0v8f64", ir.VoidType(),
+        self._store_d = self._declare(f"llvm.masked.store.{d_kind}.p0{d_kind}", ir.VoidType(),
                                       [self.vd, self.vd.as_pointer(), self.i32, self.vmask])
-        self._fma = self._declare("llvm.fma.v8f64", self.vd, [self.vd, self.vd, self.vd])
+        self._fma = self._declare(f"llvm.fma.{d_kind}", self.vd, [self.vd, self.vd, self.vd])
 
     def _declare(self, name, ret, arg_types):
         return cgutils.get_or_insert_function(self.builder.module, ir.FunctionType(ret, arg_types), name)
@@ -183,17 +210,18 @@ class _VectorCode:
     def splat(self, value, vector_type):
         undef = ir.Constant(vector_type, ir.Undefined)
         one = self.builder.insert_element(undef, value, ir.Constant(self.i32, 0))
-        zeros = ir.Constant(ir.VectorType(self.i32, _LANES), [0] * _LANES)
+        zeros = ir.Constant(ir.VectorType(self.i32, self.lanes), [0] * self.lanes)
         return self.builder.shuffle_vector(one, undef, zeros)
 
     def lanes_below(self, first, limit):
         """The mask of the lanes l with first + l < limit."""
-        lane_numbers = ir.Constant(self.vindex, list(range(_LANES)))
+        lane_numbers = ir.Constant(self.vindex, list(range(self.lanes)))
         lanes = self.builder.add(self.splat(first, self.vindex), lane_numbers)
         return self.builder.icmp_signed("<", lanes, self.splat(limit, self.vindex))
 
     def load_x(self, address, mask):
-        """8 elements of X from ``address`` (those in mask; 0 elsewhere), as float64."""
+        """A vector of X's elements from ``address`` (those in mask; 0 elsewhere), as
+        float64."""
         pointer = self.builder.inttoptr(address, self.vx.as_pointer())
         alignment = ir.Constant(self.i32, self.itemsize)
         x = self.builder.call(self._load_x, [pointer, alignment, mask, self.zero_x])
@@ -222,17 +250,20 @@ def _intp_args(context, builder, signature, args, positions):
 def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
     """out[o, j] += Σ_i r[r_first + i] X[t0 + i, j] for i < count and every j (X 2-D
     C-contiguous, float32 or float64; r 1-D and out 2-D, float64, C-contiguous), the
-    sums held in registers.  The features go in sweeps of up to 32: each sweep runs down the rows,
-    two at a time, multiplying each row's segment into 8-wide float64 accumulators (two
-    sets, one per row of a pair, so that consecutive rows do not wait on each other's
+    sums held in registers.  The features go in sweeps of _SWEEP_VECTORS vectors (32
+    features with AVX-512, 16 otherwise): each sweep runs down the rows, two at a time,
+    multiplying each row's segment into float64 vector accumulators (two sets, one per
+    row of a pair, so that consecutive rows do not wait on each other's
     fused multiply-add), and adds them to out once at its end, instead of loading and
     storing out once per row or two.  The last sweep uses masked loads and only as many
-    accumulators as it has features."""
+    accumulators as it has features; only its last vector is masked (those before it
+    hold features alone)."""
     sig = types.void(X, t0, count, r, r_first, out, o)
 
     def codegen(context, builder, signature, args):
         x_type, _, _, r_type, _, out_type, _ = signature.args
         vc = _VectorCode(context, builder, x_type.dtype)
+        lanes = vc.lanes
         xa = context.make_array(x_type)(context, builder, args[0])
         first_row, n_rows, r_first, out_row = _intp_args(context, builder, signature, args, (1, 2, 4, 6))
         n = builder.extract_value(xa.shape, 1)
@@ -245,11 +276,10 @@ def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
         slots = [[cgutils.alloca_once(builder, vc.vd) for _ in range(_SWEEP_VECTORS)] for _ in range(2)]
 
         def sweep(j0, n_vectors, masked):
-            """Features j0 .. j0 + 8 n_vectors (those below n if masked) over all rows."""
+            """Features j0 .. j0 + lanes n_vectors (those below n if masked) over all rows."""
+            masks = [vc.all_lanes] * n_vectors
             if masked:
-                masks = [vc.lanes_below(vc.add(j0, vc.const(v * _LANES)), n) for v in range(n_vectors)]
-            else:
-                masks = [vc.all_lanes] * n_vectors
+                masks[-1] = vc.lanes_below(vc.add(j0, vc.const((n_vectors - 1) * lanes)), n)
             for row_slots in slots:
                 for v in range(n_vectors):
                     builder.store(vc.zero_d, row_slots[v])
@@ -259,7 +289,7 @@ def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
                 r_i = vc.splat(vc.load_scalar(vc.add(r_start, vc.scaled(i, 8))), vc.vd)
                 row = vc.add(segment, builder.mul(i, x_row_stride))
                 for v in range(n_vectors):
-                    x = vc.load_x(vc.add(row, vc.const(v * _LANES * vc.itemsize)), masks[v])
+                    x = vc.load_x(vc.add(row, vc.const(v * lanes * vc.itemsize)), masks[v])
                     builder.store(vc.fma(x, r_i, builder.load(row_slots[v])), row_slots[v])
 
             with cgutils.for_range(builder, builder.sdiv(n_rows, vc.const(2))) as pair:
@@ -270,14 +300,14 @@ def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
                 add_row(builder.sub(n_rows, vc.const(1)), slots[0])
             for v in range(n_vectors):
                 total = builder.fadd(builder.load(slots[0][v]), builder.load(slots[1][v]))
-                address = vc.add(out_start, vc.scaled(vc.add(j0, vc.const(v * _LANES)), 8))
+                address = vc.add(out_start, vc.scaled(vc.add(j0, vc.const(v * lanes)), 8))
                 vc.store_d(builder.fadd(vc.load_d(address, masks[v]), total), address, masks[v])
 
-        width = _LANES * _SWEEP_VECTORS
+        width = lanes * _SWEEP_VECTORS
         full = vc.scaled(builder.sdiv(n, vc.const(width)), width)
         with cgutils.for_range_slice(builder, vc.const(0), full, vc.const(width)) as (j0, _):
             sweep(j0, _SWEEP_VECTORS, masked=False)
-        rest_vectors = builder.sdiv(vc.add(builder.sub(n, full), vc.const(_LANES - 1)), vc.const(_LANES))
+        rest_vectors = builder.sdiv(vc.add(builder.sub(n, full), vc.const(lanes - 1)), vc.const(lanes))
         for n_vectors in range(1, _SWEEP_VECTORS + 1):
             with builder.if_then(builder.icmp_signed("==", rest_vectors, vc.const(n_vectors))):
                 sweep(full, n_vectors, masked=True)
@@ -286,28 +316,36 @@ def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
     return sig, codegen
 
 
-# The three rounds of margins_rows' lane sums, as pairs of shuffles of two vectors
-# (indices into a ++ b): rows in pairs, then pairs of pairs, then the two halves.
-_LANE_SUM_ROUNDS = (
-    ([0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]),
-    ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]),
-    ([0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]),
-)
+def _lane_sum_rounds(lanes):
+    """margins_rows' lane sums, round by round, as pairs of shuffles of two vectors
+    (indices into a ++ b): rows in pairs, then pairs of pairs, ... (log2(lanes)
+    rounds).  In the round that pairs blocks of ``step`` lanes, the first shuffle
+    keeps a's even blocks and b's even blocks moved up one block, the second the odd
+    ones, so that their sum holds in each block the sums of twice as many rows."""
+    rounds = []
+    step = 1
+    while step < lanes:
+        even = [l if (l // step) % 2 == 0 else lanes + l - step for l in range(lanes)]
+        odd = [l + step if (l // step) % 2 == 0 else lanes + l for l in range(lanes)]
+        rounds.append((even, odd))
+        step *= 2
+    return rounds
 
 
 @intrinsic
 def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
     float32 or float64, at most _config.REGISTER_ROW_MAX_FEATURES features; u and out
-    1-D float64), eight rows at a
-    time: each row's products go in float64 vectors, then the eight rows' vectors are
-    summed across lanes together (three rounds of two shuffles and an add for the eight
-    sums, instead of a horizontal sum per row) and stored as one vector."""
+    1-D float64), as many rows at a time as a vector has lanes (see vector_lanes): each
+    row's products go in float64 vectors, then the rows' vectors are summed across
+    lanes together (for eight rows, three rounds of two shuffles and an add, instead of
+    a horizontal sum per row) and stored as one vector."""
     sig = types.void(X, t0, count, u, u0, out, out_start)
 
     def codegen(context, builder, signature, args):
         x_type, _, _, u_type, _, out_type, _ = signature.args
         vc = _VectorCode(context, builder, x_type.dtype)
+        lanes = vc.lanes
         xa = context.make_array(x_type)(context, builder, args[0])
         first_row, n_rows, first_out = _intp_args(context, builder, signature, args, (1, 2, 6))
         intercept = vc.splat(context.cast(builder, args[4], signature.args[4], types.float64), vc.vd)
@@ -319,7 +357,7 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
         out_at = vc.add(out_data, vc.scaled(first_out, 8))
 
         def lane_sum(a, b, picks):
-            index_type = ir.VectorType(vc.i32, _LANES)
+            index_type = ir.VectorType(vc.i32, lanes)
             first = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[0]))
             second = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[1]))
             return builder.fadd(first, second)
@@ -327,36 +365,36 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
         def rows_of(width):
             """The pass for rows of `width` vectors (8 width - 7 .. 8 width features)."""
             # every vector of a row but the last is all features
-            masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * _LANES), n)]
-            u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * _LANES * 8)), masks[v]) for v in range(width)]
+            masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * lanes), n)]
+            u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * lanes * 8)), masks[v]) for v in range(width)]
 
             def block(i0, partial):
                 """Rows i0 .. i0 + 8 (only those below count if partial: none is read)."""
                 sums = []
-                for row in range(_MARGIN_ROWS):
+                for row in range(lanes):
                     i = vc.add(i0, vc.const(row))
                     start = vc.add(x_start, builder.mul(i, x_row_stride))
                     in_tile = vc.splat(builder.icmp_signed("<", i, n_rows), vc.vmask) if partial else None
                     acc = vc.zero_d
                     for v in range(width):
                         mask = builder.and_(masks[v], in_tile) if partial else masks[v]
-                        x = vc.load_x(vc.add(start, vc.const(v * _LANES * vc.itemsize)), mask)
+                        x = vc.load_x(vc.add(start, vc.const(v * lanes * vc.itemsize)), mask)
                         acc = vc.fma(x, u_vectors[v], acc)
                     sums.append(acc)
-                for picks in _LANE_SUM_ROUNDS:
+                for picks in _lane_sum_rounds(lanes):
                     sums = [lane_sum(sums[k], sums[k + 1], picks) for k in range(0, len(sums), 2)]
                 store_mask = vc.lanes_below(i0, n_rows) if partial else vc.all_lanes
                 vc.store_d(builder.fadd(sums[0], intercept), vc.add(out_at, vc.scaled(i0, 8)), store_mask)
 
-            full_blocks = builder.sdiv(n_rows, vc.const(_MARGIN_ROWS))
+            full_blocks = builder.sdiv(n_rows, vc.const(lanes))
             with cgutils.for_range(builder, full_blocks) as loop:
-                block(vc.scaled(loop.index, _MARGIN_ROWS), partial=False)
-            rest = vc.scaled(full_blocks, _MARGIN_ROWS)
+                block(vc.scaled(loop.index, lanes), partial=False)
+            rest = vc.scaled(full_blocks, lanes)
             with builder.if_then(builder.icmp_signed("<", rest, n_rows)):
                 block(rest, partial=True)
 
-        n_vectors = builder.sdiv(vc.add(n, vc.const(_LANES - 1)), vc.const(_LANES))
-        for width in range(1, _MAX_ROW_VECTORS + 1):
+        n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
+        for width in range(1, _max_row_vectors(lanes) + 1):
             with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(width))):
                 rows_of(width)
         return context.get_dummy_value()

@@ -1,6 +1,8 @@
 """The LLVM-level kernels of fastlogreg._llvm, against NumPy: every vector count of a
 row (full and partial last vector), odd and partial row counts, and no read past the
-last row of X (the masked loads stop at its end)."""
+last row of X (the masked loads stop at its end).  Both vector widths (4 and 8 float64
+lanes) on any CPU: LLVM lowers 8-lane vectors to narrower registers where the CPU
+has no AVX-512."""
 
 import ctypes
 import mmap
@@ -12,21 +14,40 @@ import pytest
 from numba import njit
 from numpy.testing import assert_allclose
 
-from fastlogreg import _config
+from fastlogreg import _config, _llvm
 from fastlogreg._llvm import accumulate_rows, margins_rows, prefer_512_bit_vectors
 from fastlogreg._math import log1pexp, sigmoid
 
 FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
 
 
-@njit
-def _accumulate(X, t0, count, r, out, o, r_first=0):
-    accumulate_rows(X, t0, count, r, r_first, out, o)
+def _kernel_wrappers():
+    """Callers of the two kernels, compiled afresh (numba compiles an intrinsic's code
+    into each caller, when the caller is first called)."""
+
+    @njit
+    def accumulate(X, t0, count, r, out, o, r_first=0):
+        accumulate_rows(X, t0, count, r, r_first, out, o)
+
+    @njit
+    def margins(X, t0, count, u, u0, out, out_start):
+        margins_rows(X, t0, count, u, u0, out, out_start)
+
+    return accumulate, margins
 
 
-@njit
-def _margins(X, t0, count, u, u0, out, out_start):
-    margins_rows(X, t0, count, u, u0, out, out_start)
+_WRAPPERS = {}
+
+
+@pytest.fixture(params=[4, 8], ids=["4 lanes", "8 lanes"])
+def kernels(request, monkeypatch):
+    """(accumulate, margins) built for vectors of 4 or 8 float64 lanes, whatever the
+    CPU's own width (_llvm.vector_lanes)."""
+    lanes = request.param
+    monkeypatch.setattr(_llvm, "vector_lanes", lambda context: lanes)
+    if lanes not in _WRAPPERS:
+        _WRAPPERS[lanes] = _kernel_wrappers()
+    return _WRAPPERS[lanes]
 
 
 def _rtol(dtype):
@@ -35,7 +56,8 @@ def _rtol(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", FEATURES)
-def test_accumulate_rows_adds_the_weighted_row_sum(dtype, n):
+def test_accumulate_rows_adds_the_weighted_row_sum(kernels, dtype, n):
+    _accumulate, _ = kernels
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
     before = X.copy()
@@ -56,11 +78,12 @@ def test_accumulate_rows_adds_the_weighted_row_sum(dtype, n):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [f for f in FEATURES if f <= _config.REGISTER_ROW_MAX_FEATURES])
-def test_margins_rows_writes_the_margins_and_nothing_else(dtype, n):
+def test_margins_rows_writes_the_margins_and_nothing_else(kernels, dtype, n):
+    _, _margins = kernels
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
     u = rng.standard_normal(n)
-    for t0, count in ((0, 0), (3, 1), (3, 7), (3, 8), (5, 9), (0, 80)):
+    for t0, count in ((0, 0), (3, 1), (3, 3), (3, 4), (3, 7), (3, 8), (5, 9), (0, 80)):
         out = rng.standard_normal(count + 20)
         expected = out.copy()
         expected[6:6 + count] = X[t0:t0 + count].astype(np.float64) @ u - 0.5
@@ -87,7 +110,8 @@ def _array_ending_at_a_guard_page(shape, dtype):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="guard page through Linux mprotect")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [3, 10, 31])
-def test_no_read_past_the_last_row(dtype, n):
+def test_no_read_past_the_last_row(kernels, dtype, n):
+    _accumulate, _margins = kernels
     # a read past X's end would touch the guard page and crash the process
     X, buffer = _array_ending_at_a_guard_page((21, n), dtype)
     X[:] = np.arange(21 * n).reshape(21, n) % 7
@@ -123,6 +147,31 @@ def _has_avx512():
     import llvmlite.binding as llvm
 
     return llvm.get_host_cpu_features().get("avx512f", False)
+
+
+def test_the_register_kernels_use_the_cpus_vector_width():
+    """8 float64 lanes where numba compiles for AVX-512, else 4 (see _llvm)."""
+
+    class Codegen:
+        def __init__(self, features):
+            self._tm_features = features
+
+    class Context:
+        def __init__(self, features):
+            self._codegen = Codegen(features)
+
+        def codegen(self):
+            return self._codegen
+
+    assert _llvm.vector_lanes(Context("+avx2,+fma,+avx512f,-avx512fp16")) == 8
+    assert _llvm.vector_lanes(Context("+avx2,+fma,-avx512f,+avx512vl")) == 4
+    assert _llvm.vector_lanes(Context("")) == 4  # NUMBA_CPU_NAME=generic
+
+    # the kernels the package compiled on this CPU
+    from numba.core.registry import cpu_target
+
+    expected = 8 if _has_avx512() else 4
+    assert _llvm.vector_lanes(cpu_target.target_context) == expected
 
 
 def test_prefer_512_bit_vectors_keeps_the_bits_and_marks_only_its_caller():
