@@ -320,8 +320,9 @@ def _share_per_piece(share, count, piece):
 @njit(**REDUCTION_OPTIONS)
 def _margins_register_pieces(X, t0, count, u, u0, out, out_start, next_count):
     """margins_rows over the tile in pieces of _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
-    rows (a multiple of margins_rows' eight or four rows: the same margins), each after prefetching its part of
-    the first half of the next tile's next_count rows (in memory order)."""
+    rows (a multiple of margins_rows' eight or four rows: the same margins), each after
+    prefetching its part of the first half of the next tile's next_count rows (in
+    memory order)."""
     piece = _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
     share = next_count * X.shape[1] // 2
     per_piece = _share_per_piece(share, count, piece)

@@ -325,8 +325,9 @@ def _lane_sum_rounds(lanes):
     rounds = []
     step = 1
     while step < lanes:
-        even = [l if (l // step) % 2 == 0 else lanes + l - step for l in range(lanes)]
-        odd = [l + step if (l // step) % 2 == 0 else lanes + l for l in range(lanes)]
+        in_even_block = [(lane // step) % 2 == 0 for lane in range(lanes)]
+        even = [lane if e else lanes + lane - step for lane, e in enumerate(in_even_block)]
+        odd = [lane + step if e else lanes + lane for lane, e in enumerate(in_even_block)]
         rounds.append((even, odd))
         step *= 2
     return rounds
