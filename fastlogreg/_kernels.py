@@ -31,8 +31,8 @@ row-major rows (up to 3 KiB) have the next tile prefetched too, half of it durin
 sweep (see _next_tile_rows); on Intel, longer rows have it prefetched in 1 KiB pieces
 spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 features
 (_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
-of numba's loops, in tiles of 1024 rows: margins_rows sums
-the dot products of eight rows (four without AVX-512) across lanes together, accumulate_rows keeps the
+of numba's loops, in tiles of 1024 rows: margins_rows sums the dot products of eight
+rows (four without AVX-512) across lanes together, accumulate_rows keeps the
 gradient in registers across the tile; on Intel, both sweeps go in 32-row pieces, a
 part of the next tile prefetched before each (see _register_rows_prefetched).
 Measured in one process against numba's loops (4 rows at a time, 64- or 1024-row

@@ -364,13 +364,14 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
             return builder.fadd(first, second)
 
         def rows_of(width):
-            """The pass for rows of `width` vectors (8 width - 7 .. 8 width features)."""
+            """The pass for rows of `width` vectors (lanes (width - 1) + 1 .. lanes width
+            features)."""
             # every vector of a row but the last is all features
             masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * lanes), n)]
             u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * lanes * 8)), masks[v]) for v in range(width)]
 
             def block(i0, partial):
-                """Rows i0 .. i0 + 8 (only those below count if partial: none is read)."""
+                """Rows i0 .. i0 + lanes (only those below count if partial: none is read)."""
                 sums = []
                 for row in range(lanes):
                     i = vc.add(i0, vc.const(row))
