@@ -125,7 +125,7 @@ from numba import njit, prange, uint64
 from . import _config
 from ._config import JIT_OPTIONS, REDUCTION_OPTIONS, TERMS_OPTIONS
 from ._llvm import accumulate_rows, margins_rows, prefer_512_bit_vectors, prefetch_to_l2
-from ._math import loss_residual_curvature, sigmoid
+from ._math import exp_nonpositive, loss_residual_curvature_given_exp, sigmoid
 
 _PARALLEL_OPTIONS = dict(REDUCTION_OPTIONS, parallel=True)
 
@@ -444,28 +444,39 @@ def example_terms(z, losses, y, s, d, start, count):
     multiply-adds (_config.TERMS_OPTIONS).  One plain loop per case: a condition
     inside the loop keeps LLVM from vectorising it (measured: 17 ns instead of 2.6 ns
     per example).  Vectorised with 512-bit vectors where the CPU has them (see the
-    module docstring, "Vector width")."""
+    module docstring, "Vector width").
+
+    The exponentials come first, in a loop of their own (into losses, which the second
+    loop reads and overwrites): one loop with exp, log1p and both divisions is a long
+    chain of dependent operations per example, and the out-of-order core then holds
+    too few examples in flight to keep its units busy.  Two loops, the same operations
+    and bits: AMD EPYC Zen 3, in cache, 4.3 -> 3.4 ns per example; cost_and_gradient
+    4e6 x 10 0.88-0.93 of the time, 1e6 x 100 float32 0.95.  A third loop (log1p
+    apart from the residual) or the exp's range reduction apart from its polynomial
+    gained at most 0.2 ns more, for another tile of workspace."""
     prefer_512_bit_vectors()
+    for i in range(count):
+        losses[i] = exp_nonpositive(-abs(z[i]))
     weighted = s.shape[0] > 0
     want_d = d.shape[0] > 0
     if weighted and want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature(z[i], y[k])
+            li, ri, ci = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
             losses[i], z[i], d[k] = s[k] * li, s[k] * ri, s[k] * ci
     elif weighted:
         for i in range(count):
             k = _at(start, i)
-            li, ri, _ = loss_residual_curvature(z[i], y[k])
+            li, ri, _ = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
             losses[i], z[i] = s[k] * li, s[k] * ri
     elif want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature(z[i], y[k])
+            li, ri, ci = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
             losses[i], z[i], d[k] = li, ri, ci
     else:
         for i in range(count):
-            li, ri, _ = loss_residual_curvature(z[i], y[_at(start, i)])
+            li, ri, _ = loss_residual_curvature_given_exp(z[i], y[_at(start, i)], losses[i])
             losses[i], z[i] = li, ri
 
 

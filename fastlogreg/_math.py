@@ -143,7 +143,13 @@ def loss_residual_curvature(z, y):
     where it does not cancel, so a label of 1 with z = 1e300 gives a loss of exactly
     0, not inf - inf; the residual is (1-y) a - y (1-a) with 1-a computed directly.
     """
-    e = exp_nonpositive(-abs(z))
+    return loss_residual_curvature_given_exp(z, y, exp_nonpositive(-abs(z)))
+
+
+@njit(**_EXACT_OPTIONS)
+def loss_residual_curvature_given_exp(z, y, e):
+    """loss_residual_curvature(z, y) given e = exp_nonpositive(-|z|), for loops that
+    compute the exponentials of a tile first (see _kernels.example_terms)."""
     inv = 1.0 / (1.0 + e)
     positive = z >= 0.0
     linear = (z - y * z) if positive else -y * z
