@@ -90,8 +90,8 @@ def cpuinfo_field(name):
 # float64 F, eight features at a time: 0.83 of read bandwidth with 512-row tiles,
 # 0.86 with 1024; 163-row tiles were 0.71 with four at a time).
 # Tiles held in L3 instead (4 MiB, up to 8192 rows), which gained on a Zen 3 EPYC with
-# a 512 KiB L2 (time with ÷ without 0.88-0.98 against 2 MiB tiles), lost on this Zen
-# 4 (2026-12-05, one process, 9 rounds, against these tiles: 1e6 x 100 F float64
+# a 512 KiB L2 (time with ÷ without 0.88-0.98 against 2 MiB tiles), lost on the Zen
+# 4 with 1 MiB L2 (2026-12-05, one process, 9 rounds, against these tiles: 1e6 x 100 F float64
 # 1.19, float32 1.17, 1e5 x 1000 F 1.06 and 1.08; H·v 1.06-1.15), so they stay.
 #
 # Intel.  There the passes took the time of reading X plus that of their work in
