@@ -429,7 +429,12 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     long row-major rows (_next_tile_rows): the first half of the next tile's features
     during the margins, the second during the update, 384-768 KiB tiles (time with ÷
     without: 1e6 x 100 F 0.88-0.97, but 1e5 x 1000 F float64 1.05-1.16, 5e5 x 200
-    float32 up to 1.05, 4e6 x 10 F 1.01-1.05)."""
+    float32 up to 1.05, 4e6 x 10 F 1.01-1.05); re-measured on a Zen 4 (2026-12-05,
+    one process, 11 rounds) for tiles of at least 512 rows only: 1e6 x 100 F 0.95-1.02,
+    5e5 x 200 F float32 1.03-1.08, 4e6 x 10 F 1.00-1.06, also with the margins' own
+    prefetch dropped (0.95-1.03).  Nor did prefetching a block's first tile during the
+    previous block's last one (in numba's schedule, the same thread's next block):
+    1e6 x 100 and 1e5 x 1000 F 1.00-1.05."""
     for f in range(j_start, j_stop):
         prefetch_to_l2(XT, f, t0, count)
 
