@@ -434,7 +434,10 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     5e5 x 200 F float32 1.03-1.08, 4e6 x 10 F 1.00-1.06, also with the margins' own
     prefetch dropped (0.95-1.03).  Nor did prefetching a block's first tile during the
     previous block's last one (in numba's schedule, the same thread's next block):
-    1e6 x 100 and 1e5 x 1000 F 1.00-1.05."""
+    1e6 x 100 and 1e5 x 1000 F 1.00-1.05.  Nor did spreading the update's prefetches
+    through it, a 256-row piece of the next tile's eight features before each 256 rows
+    of the update instead of all of them before the eight (float64 0.98-0.99, float32
+    1e6 x 100 F 1.03, 1e5 x 1000 F 1.13-1.18)."""
     for f in range(j_start, j_stop):
         prefetch_to_l2(XT, f, t0, count)
 
