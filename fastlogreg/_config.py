@@ -93,6 +93,9 @@ def cpuinfo_field(name):
 # a 512 KiB L2 (time with ÷ without 0.88-0.98 against 2 MiB tiles), lost on the Zen
 # 4 with 1 MiB L2 (2026-12-05, one process, 9 rounds, against these tiles: 1e6 x 100 F float64
 # 1.19, float32 1.17, 1e5 x 1000 F 1.06 and 1.08; H·v 1.06-1.15), so they stay.
+# Smaller ones on that Zen 4 (same day, 11 rounds, time with ÷ without): 256 KiB
+# 1e6 x 100 F 0.98; 128 KiB 0.95-0.98 there, but 1e5 x 1000 F 0.98 and 1.08, 4e6 x 10
+# and 5e5 x 200 F 0.99-1.01; 64 KiB 0.96-1.03: within the noise, no change.
 #
 # Intel.  There the passes took the time of reading X plus that of their work in
 # cache, as if the two never overlapped, until the tiles were made much smaller:
