@@ -175,6 +175,21 @@ ROWMAJOR_SPREAD_PIECE_BYTES = 1024
 # a dot product, a load and store of the gradient per row) dominates.  Longer rows keep
 # numba's loops, which LLVM vectorises along the row.
 REGISTER_ROW_MAX_FEATURES = 32
+# ... and on AVX-512 CPUs other than Intel's (AMD's Zen 4 runs a 512-bit operation as
+# two 256-bit halves), the rows of up to this many features (by X's dtype) go in
+# vectors of 4 float64 lanes instead of 8 (see _llvm.row_widths).  Measured on the
+# Zen 4 EPYC, one process, interleaved rounds, time with 4 lanes ÷ with 8 for every
+# row, both kernels (15-21 rounds): cost_and_gradient float32 4e6 x 10 0.86-0.89,
+# 8e6 x 5 0.95-0.97, 2e6 x 16 0.93-0.94, but 1.6e6 x 24 1.01 and 1.2e6 x 32
+# 0.98-1.08; float64 4e6 x 10 0.975-0.98, 8e6 x 5 0.98-0.99, but 2e6 x 16
+# 1.01-1.02, 1.6e6 x 24 1.09 and 1.2e6 x 32 1.11-1.19; H·v float32 4e6 x 10 0.84,
+# 2e6 x 16 0.89, 8e6 x 5 0.955; float64 4e6 x 10 0.97, 8e6 x 5 0.93.  With these
+# limits, against 8 lanes for every row (21-31 rounds): cost_and_gradient float32
+# 4e6 x 10 0.89-0.92, 8e6 x 5 0.97-1.03, 2e6 x 16 0.97-0.98, float64 4e6 x 10 0.97,
+# 8e6 x 5 0.98; H·v float32 4e6 x 10 0.89, 2e6 x 16 0.97; rows of 32 features
+# (unchanged code) 1.02-1.03.  Not measured on Intel, whose AVX-512 units are 512
+# bits wide: there all rows keep 8 lanes.
+REGISTER_ROW_256_BIT_MAX_FEATURES = {} if _INTEL else {"float32": 16, "float64": 10}
 # ... and a pass over such rows goes in tiles of this many rows (at most 256 KiB):
 # the per-tile work (the per-example terms' loop, the sums into registers and out of
 # them) is then a smaller share.  Measured in one process, tiles of 64 / 256 / 1024 /

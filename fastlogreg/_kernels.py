@@ -30,13 +30,13 @@ feature by feature, during the gradient update (see _prefetch_features).  Long
 row-major rows (up to 3 KiB) have the next tile prefetched too, half of it during each
 sweep (see _next_tile_rows); on Intel, longer rows have it prefetched in 1 KiB pieces
 spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 features
-(_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead
-of numba's loops, in tiles of 1024 rows: margins_rows sums the dot products of eight
-rows (four without AVX-512) across lanes together, accumulate_rows keeps the
-gradient in registers across the tile; on Intel, both sweeps go in 32-row pieces, a
-part of the next tile prefetched before each (see _register_rows_prefetched).
-Measured in one process against numba's loops (4 rows at a time, 64- or 1024-row
-tiles): 4e6 x 10 float32 21.5 -> 13.6 ms, float64 24.9 -> 16.7 ms, 8e6 x 5 float64
+(_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead of
+numba's loops, in tiles of 1024 rows: margins_rows sums the dot products of eight rows
+(four without AVX-512, and for the shortest rows on AMD's) across lanes together,
+accumulate_rows keeps the gradient in registers across the tile; on Intel, both sweeps
+go in 32-row pieces, a part of the next tile prefetched before each (see
+_register_rows_prefetched).  Measured in one process against numba's loops (4 rows at
+a time, 64- or 1024-row tiles): 4e6 x 10 float32 21.5 -> 13.6 ms, float64 24.9 -> 16.7 ms, 8e6 x 5 float64
 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.0 -> 8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3
 ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms, float64 27.4 -> 15.3 ms; gradient + Gram
 4e6 x 10 float64 75.5 -> 65.5 ms.  On long

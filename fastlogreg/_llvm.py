@@ -131,7 +131,8 @@ def prefetch_to_l2(typingctx, A, row, col, count):
 # 4e6 x 10 float64 0.91, float32 0.82; 8e6 x 5 0.71 and 0.70; 2e6 x 16 0.94 and 0.83;
 # 1.2e6 x 32 1.035 and 0.85; H·v 4e6 x 10 0.88 and 0.70, 8e6 x 5 0.59 and 0.54,
 # 2e6 x 16 0.96 and 0.77, 1.2e6 x 32 1.01 and 0.77 (in cache, per row: float32 H·v
-# 5.0 -> 2.6 ns, cost_and_gradient 9.0 -> 6.4 ns).
+# 5.0 -> 2.6 ns, cost_and_gradient 9.0 -> 6.4 ns).  On AMD's AVX-512 CPUs the
+# shortest rows go in 4 lanes too (see row_widths and _config).
 
 # Accumulators per sweep of accumulate_rows (and per row of a pair).  With 4 lanes,
 # 8 per sweep (32 features, 16 registers of accumulators) against 4, time ratio as
@@ -148,10 +149,32 @@ def vector_lanes(context):
     return 8 if "+avx512f" in features.split(",") else 4
 
 
-def _max_row_vectors(lanes):
-    """The widest row, in vectors, that margins_rows handles: the rows _kernels gives it
-    (one place for the limit: a longer row would find no code path and get no margin)."""
-    return -(-_config.REGISTER_ROW_MAX_FEATURES // lanes)
+def row_widths(context, element_type):
+    """The code paths of the two kernels, as (lanes, first, last): rows of first ..
+    last features (last None: and any longer row) go in vectors of that many float64
+    lanes.  The CPU's width (vector_lanes), except that on the AVX-512 CPUs of
+    _config.REGISTER_ROW_256_BIT_MAX_FEATURES, which run a 512-bit operation as two
+    256-bit halves, the shortest rows go in 4 lanes: a 512-bit vector costs the time
+    of two 256-bit ones there, so the lanes that a short row leaves empty are time lost
+    (a row of 10 features fills 10 of 16 lanes in 8-lane vectors, 10 of 12 in 4-lane
+    ones), and so are margins_rows' extra round of lane sums."""
+    lanes = vector_lanes(context)
+    narrow = _config.REGISTER_ROW_256_BIT_MAX_FEATURES.get(str(element_type), 0)
+    if lanes == 8 and narrow > 0:
+        return [(4, 1, narrow), (8, narrow + 1, None)]
+    return [(lanes, 1, None)]
+
+
+def _for_row_widths(context, builder, element_type, n, emit):
+    """emit(vc, first, last) under `if first <= n (<= last)`, for each of row_widths,
+    with vc the _VectorCode of its lanes."""
+    for lanes, first, last in row_widths(context, element_type):
+        vc = _VectorCode(context, builder, element_type, lanes)
+        within = builder.icmp_signed(">=", n, vc.const(first))
+        if last is not None:
+            within = builder.and_(within, builder.icmp_signed("<=", n, vc.const(last)))
+        with builder.if_then(within):
+            emit(vc, first, last)
 
 
 class _VectorCode:
@@ -159,9 +182,9 @@ class _VectorCode:
     wide, see vector_lanes) of X's element type and of float64, masks, and the LLVM
     intrinsics they call."""
 
-    def __init__(self, context, builder, element_type):
+    def __init__(self, context, builder, element_type, lanes):
         self.builder = builder
-        self.lanes = lanes = vector_lanes(context)
+        self.lanes = lanes
         self.intp = context.get_value_type(types.intp)
         self.i32 = ir.IntType(32)
         self.elem = context.get_data_type(element_type)
@@ -251,66 +274,71 @@ def accumulate_rows(typingctx, X, t0, count, r, r_first, out, o):
     """out[o, j] += Σ_i r[r_first + i] X[t0 + i, j] for i < count and every j (X 2-D
     C-contiguous, float32 or float64; r 1-D and out 2-D, float64, C-contiguous), the
     sums held in registers.  The features go in sweeps of _SWEEP_VECTORS vectors (32
-    features with AVX-512, 16 otherwise): each sweep runs down the rows, two at a time,
-    multiplying each row's segment into float64 vector accumulators (two sets, one per
-    row of a pair, so that consecutive rows do not wait on each other's
-    fused multiply-add), and adds them to out once at its end, instead of loading and
-    storing out once per row or two.  The last sweep uses masked loads and only as many
-    accumulators as it has features; only its last vector is masked (those before it
-    hold features alone)."""
+    features in 8-lane vectors, 16 in 4-lane ones; see row_widths): each sweep runs
+    down the rows, two at a time, multiplying each row's segment into float64 vector
+    accumulators (two sets, one per row of a pair, so that consecutive rows do not
+    wait on each other's fused multiply-add), and adds them to out once at its end,
+    instead of loading and storing out once per row or two.  The last sweep uses
+    masked loads and only as many accumulators as it has features; only its last
+    vector is masked (those before it hold features alone)."""
     sig = types.void(X, t0, count, r, r_first, out, o)
 
     def codegen(context, builder, signature, args):
         x_type, _, _, r_type, _, out_type, _ = signature.args
-        vc = _VectorCode(context, builder, x_type.dtype)
-        lanes = vc.lanes
+        base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
         xa = context.make_array(x_type)(context, builder, args[0])
         first_row, n_rows, r_first, out_row = _intp_args(context, builder, signature, args, (1, 2, 4, 6))
         n = builder.extract_value(xa.shape, 1)
         x_row_stride = builder.extract_value(xa.strides, 0)
-        x_start = vc.address(xa, first_row)
-        r_data = builder.ptrtoint(context.make_array(r_type)(context, builder, args[3]).data, vc.intp)
-        r_start = vc.add(r_data, vc.scaled(r_first, 8))
-        out_start = vc.address(context.make_array(out_type)(context, builder, args[5]), out_row)
-        # Accumulators live in stack slots that LLVM promotes to registers.
-        slots = [[cgutils.alloca_once(builder, vc.vd) for _ in range(_SWEEP_VECTORS)] for _ in range(2)]
+        x_start = base.address(xa, first_row)
+        r_data = builder.ptrtoint(context.make_array(r_type)(context, builder, args[3]).data, base.intp)
+        r_start = base.add(r_data, base.scaled(r_first, 8))
+        out_start = base.address(context.make_array(out_type)(context, builder, args[5]), out_row)
 
-        def sweep(j0, n_vectors, masked):
-            """Features j0 .. j0 + lanes n_vectors (those below n if masked) over all rows."""
-            masks = [vc.all_lanes] * n_vectors
-            if masked:
-                masks[-1] = vc.lanes_below(vc.add(j0, vc.const((n_vectors - 1) * lanes)), n)
-            for row_slots in slots:
+        def emit(vc, first, last):
+            """The sweeps for rows of first .. last features, in vectors of vc.lanes."""
+            lanes = vc.lanes
+            # Accumulators live in stack slots that LLVM promotes to registers.
+            slots = [[cgutils.alloca_once(builder, vc.vd) for _ in range(_SWEEP_VECTORS)] for _ in range(2)]
+
+            def sweep(j0, n_vectors, masked):
+                """Features j0 .. j0 + lanes n_vectors (those below n if masked) over all rows."""
+                masks = [vc.all_lanes] * n_vectors
+                if masked:
+                    masks[-1] = vc.lanes_below(vc.add(j0, vc.const((n_vectors - 1) * lanes)), n)
+                for row_slots in slots:
+                    for v in range(n_vectors):
+                        builder.store(vc.zero_d, row_slots[v])
+                segment = vc.add(x_start, vc.scaled(j0, vc.itemsize))
+
+                def add_row(i, row_slots):
+                    r_i = vc.splat(vc.load_scalar(vc.add(r_start, vc.scaled(i, 8))), vc.vd)
+                    row = vc.add(segment, builder.mul(i, x_row_stride))
+                    for v in range(n_vectors):
+                        x = vc.load_x(vc.add(row, vc.const(v * lanes * vc.itemsize)), masks[v])
+                        builder.store(vc.fma(x, r_i, builder.load(row_slots[v])), row_slots[v])
+
+                with cgutils.for_range(builder, builder.sdiv(n_rows, vc.const(2))) as pair:
+                    i = vc.scaled(pair.index, 2)
+                    add_row(i, slots[0])
+                    add_row(vc.add(i, vc.const(1)), slots[1])
+                odd = builder.icmp_signed("==", builder.srem(n_rows, vc.const(2)), vc.const(1))
+                with builder.if_then(odd):
+                    add_row(builder.sub(n_rows, vc.const(1)), slots[0])
                 for v in range(n_vectors):
-                    builder.store(vc.zero_d, row_slots[v])
-            segment = vc.add(x_start, vc.scaled(j0, vc.itemsize))
+                    total = builder.fadd(builder.load(slots[0][v]), builder.load(slots[1][v]))
+                    address = vc.add(out_start, vc.scaled(vc.add(j0, vc.const(v * lanes)), 8))
+                    vc.store_d(builder.fadd(vc.load_d(address, masks[v]), total), address, masks[v])
 
-            def add_row(i, row_slots):
-                r_i = vc.splat(vc.load_scalar(vc.add(r_start, vc.scaled(i, 8))), vc.vd)
-                row = vc.add(segment, builder.mul(i, x_row_stride))
-                for v in range(n_vectors):
-                    x = vc.load_x(vc.add(row, vc.const(v * lanes * vc.itemsize)), masks[v])
-                    builder.store(vc.fma(x, r_i, builder.load(row_slots[v])), row_slots[v])
-
-            with cgutils.for_range(builder, builder.sdiv(n_rows, vc.const(2))) as pair:
-                i = vc.scaled(pair.index, 2)
-                add_row(i, slots[0])
-                add_row(vc.add(i, vc.const(1)), slots[1])
-            with builder.if_then(builder.icmp_signed("==", builder.srem(n_rows, vc.const(2)), vc.const(1))):
-                add_row(builder.sub(n_rows, vc.const(1)), slots[0])
-            for v in range(n_vectors):
-                total = builder.fadd(builder.load(slots[0][v]), builder.load(slots[1][v]))
-                address = vc.add(out_start, vc.scaled(vc.add(j0, vc.const(v * lanes)), 8))
-                vc.store_d(builder.fadd(vc.load_d(address, masks[v]), total), address, masks[v])
-
-        width = lanes * _SWEEP_VECTORS
-        full = vc.scaled(builder.sdiv(n, vc.const(width)), width)
-        with cgutils.for_range_slice(builder, vc.const(0), full, vc.const(width)) as (j0, _):
-            sweep(j0, _SWEEP_VECTORS, masked=False)
-        rest_vectors = builder.sdiv(vc.add(builder.sub(n, full), vc.const(lanes - 1)), vc.const(lanes))
-        for n_vectors in range(1, _SWEEP_VECTORS + 1):
-            with builder.if_then(builder.icmp_signed("==", rest_vectors, vc.const(n_vectors))):
-                sweep(full, n_vectors, masked=True)
+            width = lanes * _SWEEP_VECTORS
+            full = vc.scaled(builder.sdiv(n, vc.const(width)), width)
+            with cgutils.for_range_slice(builder, vc.const(0), full, vc.const(width)) as (j0, _):
+                sweep(j0, _SWEEP_VECTORS, masked=False)
+            rest_vectors = builder.sdiv(vc.add(builder.sub(n, full), vc.const(lanes - 1)), vc.const(lanes))
+            for n_vectors in range(1, _SWEEP_VECTORS + 1):
+                with builder.if_then(builder.icmp_signed("==", rest_vectors, vc.const(n_vectors))):
+                    sweep(full, n_vectors, masked=True)
+        _for_row_widths(context, builder, x_type.dtype, n, emit)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -337,7 +365,7 @@ def _lane_sum_rounds(lanes):
 def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
     float32 or float64, at most _config.REGISTER_ROW_MAX_FEATURES features; u and out
-    1-D float64), as many rows at a time as a vector has lanes (see vector_lanes): each
+    1-D float64), as many rows at a time as a vector has lanes (see row_widths): each
     row's products go in float64 vectors, then the rows' vectors are summed across
     lanes together (for eight rows, three rounds of two shuffles and an add, instead of
     a horizontal sum per row) and stored as one vector."""
@@ -345,30 +373,32 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
 
     def codegen(context, builder, signature, args):
         x_type, _, _, u_type, _, out_type, _ = signature.args
-        vc = _VectorCode(context, builder, x_type.dtype)
-        lanes = vc.lanes
+        base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
         xa = context.make_array(x_type)(context, builder, args[0])
         first_row, n_rows, first_out = _intp_args(context, builder, signature, args, (1, 2, 6))
-        intercept = vc.splat(context.cast(builder, args[4], signature.args[4], types.float64), vc.vd)
+        intercept = context.cast(builder, args[4], signature.args[4], types.float64)
         n = builder.extract_value(xa.shape, 1)
         x_row_stride = builder.extract_value(xa.strides, 0)
-        x_start = vc.address(xa, first_row)
-        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, vc.intp)
-        out_data = builder.ptrtoint(context.make_array(out_type)(context, builder, args[5]).data, vc.intp)
-        out_at = vc.add(out_data, vc.scaled(first_out, 8))
+        x_start = base.address(xa, first_row)
+        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, base.intp)
+        out_data = builder.ptrtoint(context.make_array(out_type)(context, builder, args[5]).data, base.intp)
+        out_at = base.add(out_data, base.scaled(first_out, 8))
 
-        def lane_sum(a, b, picks):
+        def rows_of(vc, width):
+            """The pass for rows of `width` vectors of vc.lanes lanes (lanes (width - 1)
+            + 1 .. lanes width features)."""
+            lanes = vc.lanes
             index_type = ir.VectorType(vc.i32, lanes)
-            first = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[0]))
-            second = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[1]))
-            return builder.fadd(first, second)
 
-        def rows_of(width):
-            """The pass for rows of `width` vectors (lanes (width - 1) + 1 .. lanes width
-            features)."""
+            def lane_sum(a, b, picks):
+                first = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[0]))
+                second = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[1]))
+                return builder.fadd(first, second)
+
             # every vector of a row but the last is all features
             masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * lanes), n)]
             u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * lanes * 8)), masks[v]) for v in range(width)]
+            intercepts = vc.splat(intercept, vc.vd)
 
             def block(i0, partial):
                 """Rows i0 .. i0 + lanes (only those below count if partial: none is read)."""
@@ -386,7 +416,7 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
                 for picks in _lane_sum_rounds(lanes):
                     sums = [lane_sum(sums[k], sums[k + 1], picks) for k in range(0, len(sums), 2)]
                 store_mask = vc.lanes_below(i0, n_rows) if partial else vc.all_lanes
-                vc.store_d(builder.fadd(sums[0], intercept), vc.add(out_at, vc.scaled(i0, 8)), store_mask)
+                vc.store_d(builder.fadd(sums[0], intercepts), vc.add(out_at, vc.scaled(i0, 8)), store_mask)
 
             full_blocks = builder.sdiv(n_rows, vc.const(lanes))
             with cgutils.for_range(builder, full_blocks) as loop:
@@ -395,10 +425,18 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
             with builder.if_then(builder.icmp_signed("<", rest, n_rows)):
                 block(rest, partial=True)
 
-        n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
-        for width in range(1, _max_row_vectors(lanes) + 1):
-            with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(width))):
-                rows_of(width)
+        def emit(vc, first, last):
+            """The passes for rows of first .. last features (at most
+            _config.REGISTER_ROW_MAX_FEATURES: a longer row finds no code path), one per
+            row width in vectors of vc.lanes."""
+            lanes = vc.lanes
+            last = _config.REGISTER_ROW_MAX_FEATURES if last is None else last
+            n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
+            for width in range(-(-first // lanes), -(-last // lanes) + 1):
+                with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(width))):
+                    rows_of(vc, width)
+
+        _for_row_widths(context, builder, x_type.dtype, n, emit)
         return context.get_dummy_value()
 
     return sig, codegen

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from numba import njit
+from numba import njit, types
 from numpy.testing import assert_allclose
 
 from fastlogreg import _config, _llvm
@@ -39,15 +39,25 @@ def _kernel_wrappers():
 _WRAPPERS = {}
 
 
-@pytest.fixture(params=[4, 8], ids=["4 lanes", "8 lanes"])
+_WIDTHS = {
+    "4 lanes": (4, {}),
+    "8 lanes": (8, {}),
+    # as on AMD's AVX-512 CPUs (_config): short rows in 4 lanes, the others in 8
+    "8 lanes, short rows in 4": (8, {"float32": 16, "float64": 10}),
+}
+
+
+@pytest.fixture(params=list(_WIDTHS))
 def kernels(request, monkeypatch):
     """(accumulate, margins) built for vectors of 4 or 8 float64 lanes, whatever the
-    CPU's own width (_llvm.vector_lanes)."""
-    lanes = request.param
+    CPU's own width (_llvm.vector_lanes), and with 4-lane code for short rows or not
+    (_llvm.row_widths)."""
+    lanes, short_rows = _WIDTHS[request.param]
     monkeypatch.setattr(_llvm, "vector_lanes", lambda context: lanes)
-    if lanes not in _WRAPPERS:
-        _WRAPPERS[lanes] = _kernel_wrappers()
-    return _WRAPPERS[lanes]
+    monkeypatch.setattr(_config, "REGISTER_ROW_256_BIT_MAX_FEATURES", short_rows)
+    if request.param not in _WRAPPERS:
+        _WRAPPERS[request.param] = _kernel_wrappers()
+    return _WRAPPERS[request.param]
 
 
 def _rtol(dtype):
@@ -147,6 +157,19 @@ def _has_avx512():
     import llvmlite.binding as llvm
 
     return llvm.get_host_cpu_features().get("avx512f", False)
+
+
+def test_short_rows_go_in_4_lanes_where_configured(monkeypatch):
+    monkeypatch.setattr(_llvm, "vector_lanes", lambda context: 8)
+    monkeypatch.setattr(_config, "REGISTER_ROW_256_BIT_MAX_FEATURES", {"float32": 16, "float64": 10})
+    assert _llvm.row_widths(None, types.float32) == [(4, 1, 16), (8, 17, None)]
+    assert _llvm.row_widths(None, types.float64) == [(4, 1, 10), (8, 11, None)]
+    monkeypatch.setattr(_config, "REGISTER_ROW_256_BIT_MAX_FEATURES", {})
+    assert _llvm.row_widths(None, types.float32) == [(8, 1, None)]
+    # without AVX-512, 4 lanes for every row anyway
+    monkeypatch.setattr(_llvm, "vector_lanes", lambda context: 4)
+    monkeypatch.setattr(_config, "REGISTER_ROW_256_BIT_MAX_FEATURES", {"float32": 16})
+    assert _llvm.row_widths(None, types.float32) == [(4, 1, None)]
 
 
 def test_the_register_kernels_use_the_cpus_vector_width():
