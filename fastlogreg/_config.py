@@ -201,7 +201,7 @@ REGISTER_ROW_256_BIT_MAX_FEATURES = {} if _INTEL else {"float32": 16, "float64":
 # rounds): 4e6 x 10 float64 0.93 / 0.97 / 0.98, float32 1.00 / 0.99 / 1.00, H·v
 # float64 0.98 / 0.98 / 0.97, 1.2e6 x 32 float64 1.02 / 1.02 / 1.05: no change.
 REGISTER_ROW_TILE_ROWS = 1024
-# On the Intel Xeon, the tile's sweeps over such rows go in pieces of
+# The tile's sweeps over such rows go in pieces of
 # REGISTER_ROW_PREFETCH_PIECE_ROWS rows, and before each piece its part of the next
 # tile is prefetched (half of the next tile during the margins, half during the
 # update), so that the memory stream runs through the whole tile's work instead of
@@ -214,10 +214,15 @@ REGISTER_ROW_TILE_ROWS = 1024
 # 1.3e6 x 30 float32 0.77.  Longer float64 rows lost (3e6 x 12 1.06, 2e6 x 16
 # 1.01-1.23, 1.2e6 x 32 1.05-1.11; H·v 0.96-1.08) and keep the hardware prefetcher.
 # Pieces of 16 rows measured as 32; 64 rows gained less on float64 (0.89-0.98),
-# 128 rows less again (0.95-0.99).  Not measured on the AMD EPYC, where an earlier
-# scheme of the kind (128-row pieces, prefetching after each) gained on rows of 40-80
-# bytes (0.89-0.95) and lost on longer ones (1.1-1.24): it keeps the plain sweeps.
-REGISTER_ROW_PREFETCH = _INTEL
+# 128 rows less again (0.95-0.99).  The same on the AMD EPYC Zen 4 (with the 4-lane
+# short rows above; one process, 21-25 interleaved rounds, time with ÷ without):
+# cost_and_gradient 4e6 x 10 float64 0.91-0.99, float32 0.88-0.96, 8e6 x 5 float64
+# 0.84-0.85 but float32 1.02 (twice), 2e6 x 16 float32 0.92, 1.3e6 x 30 float32
+# 0.91, 1.2e6 x 32 float32 0.93; H·v 4e6 x 10 float64 0.99, float32 0.905, 8e6 x 5
+# 0.87 and 0.98, 2e6 x 16 float32 0.96; pieces of 64 rows against 32 there:
+# 0.97-1.05, no change.  (An earlier scheme of the kind on the AMD EPYC, 128-row
+# pieces with the prefetch after each, lost on the longer rows: 1.1-1.24.)
+REGISTER_ROW_PREFETCH = True
 REGISTER_ROW_PREFETCH_PIECE_ROWS = 32
 REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT32 = 32 * 4
 REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT64 = 10 * 8

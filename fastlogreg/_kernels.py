@@ -17,14 +17,14 @@ so the result has the same bits for any thread count.
 One pass over X
 ---------------
 Within a block, rows go in tiles, whose size depends on the CPU (see _config: L2-sized
-on AMD, L1-sized on Intel).  For each tile the margins z = X_tile u + u0 are
-computed (X read from memory), then the per-example terms (loss, residual, Hessian
-weight) for the whole tile in one branch-free loop that LLVM vectorises (exp and
-log1p included), then the gradient Σ r_i x_i is accumulated from the tile, which is
-still in cache.  Row-major tiles are read row by row; column-major tiles (X.T) eight
-features at a time, so that each margin and gradient entry is loaded and stored once
-per eight multiply-adds.  A column-major tile is one short segment per feature, which
-the hardware prefetcher does not run ahead on, so those segments are prefetched in
+on AMD, L1-sized on Intel).  For each tile the margins z = X_tile u + u0 are computed
+(X read from memory), then the per-example terms (loss, residual, Hessian weight) for
+the whole tile in one branch-free loop that LLVM vectorises (exp and log1p included),
+then the gradient Σ r_i x_i is accumulated from the tile, which is still in cache.
+Row-major tiles are read row by row; column-major tiles (X.T) eight features at a
+time, so that each margin and gradient entry is loaded and stored once per eight
+multiply-adds.  A column-major tile is one short segment per feature, which the
+hardware prefetcher does not run ahead on, so those segments are prefetched in
 software: the next eight features' while the margins sum eight, and the next tile's,
 feature by feature, during the gradient update (see _prefetch_features).  Long
 row-major rows (up to 3 KiB) have the next tile prefetched too, half of it during each
@@ -33,18 +33,19 @@ spread through both sweeps (see _spread_rows).  Row-major rows of up to 32 featu
 (_config.REGISTER_ROW_MAX_FEATURES) go through the vector kernels of _llvm instead of
 numba's loops, in tiles of 1024 rows: margins_rows sums the dot products of eight rows
 (four without AVX-512, and for the shortest rows on AMD's) across lanes together,
-accumulate_rows keeps the gradient in registers across the tile; on Intel, both sweeps
-go in 32-row pieces, a part of the next tile prefetched before each (see
-_register_rows_prefetched).  Measured in one process against numba's loops (4 rows at
-a time, 64- or 1024-row tiles): 4e6 x 10 float32 21.5 -> 13.6 ms, float64 24.9 -> 16.7 ms, 8e6 x 5 float64
+accumulate_rows keeps the gradient in registers across the tile; for float32 rows of
+up to 32 features and float64 rows of up to 10, both sweeps go in 32-row pieces, a
+part of the next tile prefetched before each (see _register_rows_prefetched).
+Measured in one process against numba's loops (4 rows at a time, 64- or 1024-row
+tiles): 4e6 x 10 float32 21.5 -> 13.6 ms, float64 24.9 -> 16.7 ms, 8e6 x 5 float64
 31.8 -> 21.6 ms, 1.3e6 x 30 float32 16.0 -> 8.7 ms, 1.2e6 x 32 float64 16.9 -> 13.3
-ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms, float64 27.4 -> 15.3 ms; gradient + Gram
-4e6 x 10 float64 75.5 -> 65.5 ms.  On long
-rows accumulate_rows was no faster in a full pass (1e6 x 100 and 1e5 x 1000, float32
-and float64: 0.97 to 1.06 of the time of numba's loops), nor was margins_rows'
-scheme extended to long rows (in cache, per 100-feature row: float64 10.9 -> 11.6 ns,
-float32 12.2 -> 10.5 ns; 1000 features: 114 -> 123 and 81 -> 79 ns): both sweeps
-of a long-row tile are bound by reading it from L2, so those rows keep numba's loops.
+ms; H·v 4e6 x 10 float32 13.9 -> 9.6 ms, float64 27.4 -> 15.3 ms; gradient + Gram 4e6
+x 10 float64 75.5 -> 65.5 ms.  On long rows accumulate_rows was no faster in a full
+pass (1e6 x 100 and 1e5 x 1000, float32 and float64: 0.97 to 1.06 of the time of
+numba's loops), nor was margins_rows' scheme extended to long rows (in cache, per
+100-feature row: float64 10.9 -> 11.6 ns, float32 12.2 -> 10.5 ns; 1000 features: 114
+-> 123 and 81 -> 79 ns): both sweeps of a long-row tile are bound by reading it from
+L2, so those rows keep numba's loops.
 
 Measured on this design's alternatives, all slower or no faster: for row-major X,
 interleaving the dot products of several long rows read from memory (it defeats the
@@ -60,8 +61,8 @@ prefetch, the register kernels called on 128-row pieces of the tile with the
 matching share of the next tile prefetched after each (on the AMD EPYC, time with ÷
 without: 0.89 to 0.95 for rows of 40-80 bytes, 4e6 x 10 and 8e6 x 5, but 1.1-1.24
 for 1.2e6 x 32 float64 and 1.3e6 x 30 float32, and 1.18 and 0.91 for 2e6 x 16
-float64 and float32; on the Intel Xeon, 32-row pieces with the prefetch before each
-are the design for the rows that gained, see _config); on the Intel Xeon, the next
+float64 and float32; 32-row pieces with the prefetch before each, on the shorter
+rows alone, are the design, see _config); on the Intel Xeon, the next
 tile prefetched during the per-example
 terms (computed in 128-example pieces, a piece of the next tile after each): 4e6 x 10
 float64 1.03, float32 1.00 of the time without, one thread 1.09; each tile
@@ -301,8 +302,8 @@ def _prefetch_for_rows(X, next_t0, first, p0, piece, share, rows):
 @njit(**dict(JIT_OPTIONS, inline="always"))
 def _register_rows_prefetched(X):
     """Short rows (for the register kernels) whose next tile is prefetched in pieces
-    spread through both sweeps (see _config.REGISTER_ROW_PREFETCH): on the Intel Xeon,
-    float32 rows and float64 rows of up to 80 bytes."""
+    spread through both sweeps (see _config.REGISTER_ROW_PREFETCH): float32 rows and
+    float64 rows of up to 80 bytes."""
     if X.itemsize == 4:
         limit = _config.REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT32
     else:
