@@ -441,7 +441,12 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     1e6 x 100 F 1.03, 1e5 x 1000 F 1.13-1.18; 64-row float64 and 128-row float32
     pieces on 1e6 x 100 F: 1.00 and 1.09).  Without the update's next-tile prefetch
     at all, 1e6 x 100 F took 1.00 (float64) and 1.04 (float32) of the time, 1e5 x 1000
-    F 0.99 and 1.15: it matters for short segments only."""
+    F 0.99 and 1.15: it matters for short segments only.  Nor, on the Zen 4, did
+    moving it into the per-example terms (computed in 128- or 256-row pieces, a share
+    of the next tile's features before each, none during the update): 4e6 x 10 F
+    0.95-0.97, 2e6 x 20 F 0.96-0.97, but 1e5 x 1000 F float64 1.07 (float32 0.93),
+    1e6 x 100 F 1.00-1.02: a few percent on short rows, where the per-example work,
+    not the memory stream, is the limit."""
     for f in range(j_start, j_stop):
         prefetch_to_l2(XT, f, t0, count)
 
