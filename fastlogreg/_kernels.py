@@ -65,7 +65,11 @@ float64 and float32; 32-row pieces with the prefetch before each, on the shorter
 rows alone, are the design, see _config); on the Intel Xeon, the next
 tile prefetched during the per-example
 terms (computed in 128-example pieces, a piece of the next tile after each): 4e6 x 10
-float64 1.03, float32 1.00 of the time without, one thread 1.09; each tile
+float64 1.03, float32 1.00 of the time without, one thread 1.09; on the Zen 4, with the
+register kernels' 32-row pieces, the next tile prefetched a third during the margins,
+a third during the terms (128-example pieces) and a third during the update instead of
+halves during the two sweeps: 4e6 x 10 float64 0.88-0.89, but float32 1.03, 8e6 x 5
+1.08 and 1.02, 1.2e6 x 32 float32 0.98, 2e6 x 16 0.99; each tile
 transposed into a scratch and handled like X.T (5% faster in float64 but 1.6x
 slower for 2e6 x 16 float32, and much slower for long rows; the transposition alone
 costs 2.8 ns per row of 10); rows padded to 16 features with masked loads (margins
