@@ -179,7 +179,7 @@ def _for_row_widths(context, builder, element_type, n, emit):
 
 class _VectorCode:
     """The IR builder helpers the two kernels share: constants, vectors (``lanes``
-    wide, see vector_lanes) of X's element type and of float64, masks, and the LLVM
+    wide, see row_widths) of X's element type and of float64, masks, and the LLVM
     intrinsics they call."""
 
     def __init__(self, context, builder, element_type, lanes):
