@@ -119,7 +119,10 @@ full passes, time with ÷ without (15 interleaved rounds): cost_and_gradient 4e6
 float32 C 0.88, F 0.90, float64 C 0.96, F 0.97; 1e6 x 100 and 1e5 x 1000 0.98-1.04
 (noise).  The linear-algebra loops keep LLVM's choice: 512-bit vectors there
 measured 0.87 to 1.01 on 1e6 x 100 C from run to run, but 1.15x slower on
-1e5 x 1000 float32 C, and they change the order of the sums.
+1e5 x 1000 float32 C, and they change the order of the sums.  On the AMD EPYC Zen 4,
+whose 512-bit operations run as two 256-bit halves, the per-example loops with
+256-bit vectors instead took 1.05-1.08x the time (4e6 x 10, C and F, one process, 21
+rounds): fewer instructions for the same work still pay there.
 """
 
 import math
@@ -390,7 +393,9 @@ def _margins_colmajor(X, t0, count, u, u0, out, out_start):
     # per pass over the tile's margins: one load and store of a margin per eight
     # multiply-adds (measured on 1e6 x 100 float64: 0.56 of read bandwidth one
     # feature at a time, 0.86 eight at a time).  While eight features are summed, the
-    # tile's segments of the next eight are prefetched (see _prefetch_features).
+    # tile's segments of the next eight are prefetched (see _prefetch_features).  The
+    # last features two at a time here and in _accumulate_colmajor (4e6 x 10 F: one
+    # pass for features 8-9 instead of two) measured 0.99-1.00 of the time: no change.
     n = u.shape[0]
     for i in range(count):
         out[_at(out_start, i)] = u0
