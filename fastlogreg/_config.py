@@ -132,6 +132,22 @@ else:
     COLMAJOR_TILE_BYTES = 768 * 1024
     MIN_TILE_ROWS_COLMAJOR = 64
     COLMAJOR_FLOOR_ROWS_FLOAT64 = COLMAJOR_FLOOR_ROWS_FLOAT32 = MIN_TILE_ROWS_COLMAJOR
+# Of each feature's segment of a column-major tile, software prefetches ask for at
+# most this many bytes (see _kernels._prefetch_features): a short segment whole, a
+# long one its first KiB, from which the hardware prefetcher runs on along the
+# column.  On the Intel Xeon, where a tile of few features holds long segments (4e6 x
+# 10 F: 2048 float32 rows, 8 KiB per feature), prefetching them whole stalled the
+# update behind a burst of hundreds of prefetches.  Measured there (2026-12-06, one
+# process, 11 interleaved rounds, time with ÷ without the cap): cost_and_gradient
+# 4e6 x 10 F float32 0.90, float64 0.93; 2e6 x 20 F 0.89 and 0.93; 1.2e6 x 32 F 0.84
+# and 0.93; 8e6 x 5 F 0.91 and 0.90; H·v 4e6 x 10 F 0.855 and 0.90 (0.66 -> 0.77 and
+# 0.65 -> 0.72 of read bandwidth), 2e6 x 20 F 0.85 and 0.88.  No prefetch at all for
+# such segments gained less (cost_and_gradient 4e6 x 10 F 0.93-0.94, H·v 0.89) and
+# lost on the short ones (1e6 x 100 F float32 1.44, 1e5 x 1000 F float32 1.92).  A cap
+# of 512 bytes lost on 1e6 x 100 F (976-byte segments: 1.13-1.17), 2 KiB gained
+# nothing over 1 KiB (0.99-1.03).  Not measured on AMD, whose tiles (768 KiB) keep
+# their segments whole.
+COLMAJOR_PREFETCH_MAX_BYTES = 1024 if _INTEL else COLMAJOR_TILE_BYTES
 # A column-major tile holds COLMAJOR_TILE_BYTES, but no fewer rows than its dtype's
 # floor while that fits COLMAJOR_FLOOR_MAX_BYTES, and never fewer than
 # MIN_TILE_ROWS_COLMAJOR (see _kernels.plan_blocks).

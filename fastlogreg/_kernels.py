@@ -428,8 +428,9 @@ def _margins_colmajor(X, t0, count, u, u0, out, out_start):
 @njit(**dict(JIT_OPTIONS, inline="always"))
 def _prefetch_features(XT, j_start, j_stop, t0, count):
     """Prefetch (into L2) the segments t0 .. t0+count of features j_start .. j_stop of
-    X.T.  A column-major tile is one short segment per feature (for 1e5 x 1000 float64,
-    96 rows: 768 bytes), too short for the hardware prefetcher to run ahead, so without
+    X.T, or the first _config.COLMAJOR_PREFETCH_MAX_BYTES of each (see there).  A
+    column-major tile is one short segment per feature (for 1e5 x 1000 float64, 96
+    rows: 768 bytes), too short for the hardware prefetcher to run ahead, so without
     this the pass and the memory stream take turns.  Measured in one process on
     1e5 x 1000 F, fraction of read bandwidth with the VM reading at 24-34 GB/s: float64
     0.63-0.71 -> 0.75-0.77, float32 0.55-0.59 -> 0.67-0.69; at 55 GB/s, float64
@@ -456,8 +457,9 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
     0.95-0.97, 2e6 x 20 F 0.96-0.97, but 1e5 x 1000 F float64 1.07 (float32 0.93),
     1e6 x 100 F 1.00-1.02: a few percent on short rows, where the per-example work,
     not the memory stream, is the limit."""
+    head = min(count, _config.COLMAJOR_PREFETCH_MAX_BYTES // XT.itemsize)
     for f in range(j_start, j_stop):
-        prefetch_to_l2(XT, f, t0, count)
+        prefetch_to_l2(XT, f, t0, head)
 
 
 @njit(**TERMS_OPTIONS)
