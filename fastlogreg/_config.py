@@ -101,15 +101,23 @@ def cpuinfo_field(name):
 # cache, as if the two never overlapped, until the tiles were made much smaller:
 # row-major tiles of at most 32 KiB (at least 2 rows), which fit the L1 cache, so
 # that the gradient update re-reads the tile from L1, and column-major tiles of
-# 96 KiB (at least 24 rows).  Time with ÷ without, medians of 9 interleaved rounds:
+# 96 KiB (at least 24 rows), since cut to 16 KiB (below).  Time with ÷ without,
+# medians of 9 interleaved rounds:
 # cost_and_gradient 1e6 x 100 C float64 0.88, float32 0.975; 1e5 x 1000 C 0.93
 # and 0.93; 2e6 x 50 and 3e5 x 350 C float64 0.94 and 0.89; 2e4 x 5000 C float64
 # 0.91; 1e6 x 100 F 0.69 and 0.71; 1e5 x 1000 F 0.88 and 0.80; 4e6 x 10 0.92-0.99;
 # H·v alike (1e6 x 100 F 0.66 and 0.70), the gradient + Gram pass 0.82-0.99 (1e6 x
 # 100 F float32 1.05, within noise).  Row-major budgets of 16 and 64 KiB, a floor of
 # 8 rows (1e5 x 1000 float64: 0.99 instead of 0.95), and column-major tiles of 64,
-# 128, 192 and 256 KiB were slower; 8-row column-major tiles were pathological
-# (1e5 x 1000 F float64: 2x the time).  Wide column-major X, where the 96 KiB hold
+# 128, 192 and 256 KiB were slower (measured before the prefetch cap below); 8-row
+# column-major tiles were pathological (1e5 x 1000 F float64: 2x the time).  Once
+# prefetches asked for at most a KiB per feature, 16 KiB column-major tiles beat 96
+# (2026-12-06/07, one process, 11-15 rounds, time with ÷ without): cost_and_gradient
+# 4e6 x 10 F 0.86-0.93, 2e6 x 20 F 0.835-0.875, 8e6 x 5 F 0.91-0.95, 1e6 x 100 F
+# 0.86-0.90; H·v 4e6 x 10 F 0.88-0.92, 2e6 x 20 F 0.86-0.92, 1e6 x 100 F 0.87-0.91;
+# the gradient + Gram pass 0.82-1.07 (compute-bound: noise); 1e5 x 1000 F, held by
+# the floor rows, unchanged (0.99-1.0).  32 KiB gained less (0.87-0.99), 8 KiB was
+# mixed (0.89-1.20).  Wide column-major X, where the tile bytes hold
 # few rows, gets at least 64 float64 rows (512-byte segments per feature) or 96
 # float32 rows (384 bytes), as long as the tile stays within 512 KiB (of the L2's
 # 2 MiB: the next tile is prefetched beside it), and at least 24 rows beyond that.
@@ -122,7 +130,7 @@ _INTEL = cpuinfo_field("vendor_id") == "GenuineIntel"
 if _INTEL:
     ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 2
-    COLMAJOR_TILE_BYTES = 96 * 1024
+    COLMAJOR_TILE_BYTES = 16 * 1024
     MIN_TILE_ROWS_COLMAJOR = 24
     COLMAJOR_FLOOR_ROWS_FLOAT64 = 64
     COLMAJOR_FLOOR_ROWS_FLOAT32 = 96
@@ -135,8 +143,9 @@ else:
 # Of each feature's segment of a column-major tile, software prefetches ask for at
 # most this many bytes (see _kernels._prefetch_features): a short segment whole, a
 # long one its first KiB, from which the hardware prefetcher runs on along the
-# column.  On the Intel Xeon, where a tile of few features holds long segments (4e6 x
-# 10 F: 2048 float32 rows, 8 KiB per feature), prefetching them whole stalled the
+# column.  On the Intel Xeon, where a tile of few features held long segments (4e6 x
+# 10 F, in the 96 KiB tiles of then: 2048 float32 rows, 8 KiB per feature; in 16 KiB
+# tiles 409 rows, 1.6 KiB), prefetching them whole stalled the
 # update behind a burst of hundreds of prefetches.  Measured there (2026-12-06, one
 # process, 11 interleaved rounds, time with ÷ without the cap): cost_and_gradient
 # 4e6 x 10 F float32 0.90, float64 0.93; 2e6 x 20 F 0.89 and 0.93; 1.2e6 x 32 F 0.84
