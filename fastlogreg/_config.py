@@ -115,9 +115,12 @@ def cpuinfo_field(name):
 # (2026-12-06/07, one process, 11-15 rounds, time with ÷ without): cost_and_gradient
 # 4e6 x 10 F 0.86-0.93, 2e6 x 20 F 0.835-0.875, 8e6 x 5 F 0.91-0.95, 1e6 x 100 F
 # 0.86-0.90; H·v 4e6 x 10 F 0.88-0.92, 2e6 x 20 F 0.86-0.92, 1e6 x 100 F 0.87-0.91;
-# the gradient + Gram pass 0.82-1.07 (compute-bound: noise); 1e5 x 1000 F, held by
-# the floor rows, unchanged (0.99-1.0).  32 KiB gained less (0.87-0.99), 8 KiB was
-# mixed (0.89-1.20).  Wide column-major X, where the tile bytes hold
+# the gradient + Gram pass 0.82-1.07 (compute-bound: noise); H·v 1e5 x 1000 F, whose
+# tiles are the floor rows either way, unchanged (1.00).  32 KiB gained less
+# (0.87-0.99), 8 KiB was mixed (0.89-1.20).  For 1e5 x 1000 F float64 (0.77 of read),
+# floors of 48 and 32 rows measured 0.99 and 1.08, 96 rows (768 KiB tiles) 1.20, and
+# 256- or 512-row tiles (2 or 4 MiB, from L2 or L3) 1.38-1.47 (float32 1.45-1.47).
+# Wide column-major X, where the tile bytes hold
 # few rows, gets at least 64 float64 rows (512-byte segments per feature) or 96
 # float32 rows (384 bytes), as long as the tile stays within 512 KiB (of the L2's
 # 2 MiB: the next tile is prefetched beside it), and at least 24 rows beyond that.
