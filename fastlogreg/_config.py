@@ -120,10 +120,10 @@ def cpuinfo_field(name):
 # (0.87-0.99), 8 KiB was mixed (0.89-1.20).  For 1e5 x 1000 F float64 (0.77 of read),
 # floors of 48 and 32 rows measured 0.99 and 1.08, 96 rows (768 KiB tiles) 1.20, and
 # 256- or 512-row tiles (2 or 4 MiB, from L2 or L3) 1.38-1.47 (float32 1.45-1.47).
-# Wide column-major X, where the tile bytes hold
-# few rows, gets at least 64 float64 rows (512-byte segments per feature) or 96
-# float32 rows (384 bytes), as long as the tile stays within 512 KiB (of the L2's
-# 2 MiB: the next tile is prefetched beside it), and at least 24 rows beyond that.
+# Wide column-major X, where the tile bytes hold few rows, gets at least 64 float64
+# rows (512-byte segments per feature) or 96 float32 rows (384 bytes), as long as
+# the tile stays within 512 KiB (of the L2's 2 MiB: the next tile is prefetched
+# beside it), and at least 24 rows beyond that.
 # Time with ÷ without (24 rows), one process, 11-15 rounds: 1e5 x 1000 F float64
 # 0.92-0.93, float32 0.92; 2e5 x 500 F 0.94 and 0.84; 5e4 x 2000 F and 2e4 x 5000 F
 # (capped) 0.98-1.005.  Uncapped, 5e4 x 2000 F float64 with 64 rows (1 MiB tiles)

@@ -235,8 +235,11 @@ def _next_tile_rows(X, next_count):
     margins are summed and the memory idles during the per-example terms and the
     update; with all of the next tile prefetched during the update (1.07-1.19x the
     time; Intel Xeon 1.11-1.13x) or during the margins (0.92 to 1.07x; Intel 1.08 to
-    1.17x) the pass was slower than with the halves.  Rows longer than
-    _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES are left to the hardware prefetcher."""
+    1.17x) the pass was slower than with the halves.  Prefetching the tile after
+    next instead, here and in the register kernels' pieces, made no difference on the
+    Intel Xeon (2026-12-07, one process, 15 rounds: 1e6 x 100 C 0.996-1.03, 4e6 x 10
+    C 0.99-1.00).  Rows longer than _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES are left
+    to the hardware prefetcher."""
     if X.shape[1] * X.itemsize <= _config.ROWMAJOR_PREFETCH_MAX_ROW_BYTES:
         return next_count
     return 0
