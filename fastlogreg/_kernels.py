@@ -46,6 +46,9 @@ numba's loops), nor was margins_rows' scheme extended to long rows (in cache, pe
 100-feature row: float64 10.9 -> 11.6 ns, float32 12.2 -> 10.5 ns; 1000 features: 114
 -> 123 and 81 -> 79 ns): both sweeps of a long-row tile are bound by reading it from
 L2, so those rows keep numba's loops.
+The Hessian-vector product over the short rows (up to 32 features) is one sweep of
+_llvm.hessp_rows, which reads each row once for its margin and its update (see
+_hessp_register_rows).
 
 Measured on this design's alternatives, all slower or no faster: for row-major X,
 interleaving the dot products of several long rows read from memory (it defeats the
@@ -132,7 +135,7 @@ from numba import njit, prange, uint64
 
 from . import _config
 from ._config import JIT_OPTIONS, REDUCTION_OPTIONS, TERMS_OPTIONS
-from ._llvm import accumulate_rows, margins_rows, prefer_512_bit_vectors, prefetch_to_l2
+from ._llvm import accumulate_rows, hessp_rows, margins_rows, prefer_512_bit_vectors, prefetch_to_l2
 from ._math import exp_nonpositive, loss_residual_curvature_given_exp, sigmoid
 
 _PARALLEL_OPTIONS = dict(REDUCTION_OPTIONS, parallel=True)
@@ -353,6 +356,26 @@ def _accumulate_register_pieces(X, t0, count, r, out, o, next_count):
     for a in range(0, count, piece):
         _prefetch_piece(X, t0 + count, first, (a // piece) * per_piece, per_piece, total - first)
         accumulate_rows(X, t0 + a, min(piece, count - a), r, a, out, o)
+
+
+@njit(**REDUCTION_OPTIONS)
+def _hessp_register_rows(X, t0, count, u, u0, d, out, o, next_count):
+    """The Hessian-vector product of a tile of short row-major rows in one sweep
+    (_llvm.hessp_rows; see _config.HESSP_PREFETCH_MAX_ROW_BYTES): out[o, :n] +=
+    Σ t_i x_i with t_i = d_i (x_i·u + u0); returns Σ t_i.  For rows of up to
+    HESSP_PREFETCH_MAX_ROW_BYTES, in pieces as _margins_register_pieces, each after
+    prefetching its part of the next tile's next_count rows."""
+    prefetched = X.shape[1] * X.itemsize <= _config.HESSP_PREFETCH_MAX_ROW_BYTES
+    if not (_config.REGISTER_ROW_PREFETCH and prefetched):
+        return hessp_rows(X, t0, count, u, u0, d, out, o)
+    piece = _config.REGISTER_ROW_PREFETCH_PIECE_ROWS
+    share = next_count * X.shape[1]
+    per_piece = _share_per_piece(share, count, piece)
+    t_sum = 0.0
+    for a in range(0, count, piece):
+        _prefetch_piece(X, t0 + count, 0, (a // piece) * per_piece, per_piece, share)
+        t_sum += hessp_rows(X, t0 + a, min(piece, count - a), u, u0, d, out, o)
+    return t_sum
 
 
 @njit(**REDUCTION_OPTIONS)
@@ -680,7 +703,11 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
     """One tile's share of a pass (see _pass_block): margins, per-example step, gradient
     update into partials[k, :n]; returns the tile's (Σ r_i, Σ loss_i).  next_count:
     the rows of the next tile to prefetch meanwhile (0: none; see _accumulate_tile).
-    Inlined into its callers (as a call it cost 4% on 4e6 x 10)."""
+    The Hessian-vector product of short row-major rows goes in one sweep instead
+    (_hessp_register_rows).  Inlined into its callers (as a call it cost 4% on
+    4e6 x 10)."""
+    if mode == HESSP and not colmajor and _register_rows(u.shape[0]):
+        return _hessp_register_rows(X, t0, count, u, u0, d, partials, k, next_count), 0.0
     _margins_tile(X, colmajor, t0, count, u, u0, zt, 0, next_count)
     loss_sum = 0.0
     if mode == HESSP:

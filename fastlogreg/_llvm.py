@@ -361,14 +361,87 @@ def _lane_sum_rounds(lanes):
     return rounds
 
 
+class _RowBlocks:
+    """Rows of X of ``rows`` vectors of vc.lanes lanes each (every vector of a row but
+    the last holds features alone), read vc.lanes rows at a time, with their dot
+    products with u: the part that margins_rows and hessp_rows share."""
+
+    def __init__(self, vc, rows, n, u_start, x_start, x_row_stride, n_rows):
+        self.vc, self.rows = vc, rows
+        self.x_start, self.x_row_stride, self.n_rows = x_start, x_row_stride, n_rows
+        # the load masks of a row's vectors
+        self.masks = [vc.all_lanes] * (rows - 1) + [vc.lanes_below(vc.const((rows - 1) * vc.lanes), n)]
+        self.u_vectors = [
+            vc.load_d(vc.add(u_start, vc.const(v * vc.lanes * 8)), self.masks[v]) for v in range(rows)
+        ]
+
+    def load(self, i0, partial):
+        """(vectors, sums) of rows i0 .. i0 + lanes (those below n_rows alone, and no
+        memory past them, if partial): each row's vectors, as float64, and its products
+        with u summed along the row (one vector per row; 0 for a row past n_rows)."""
+        vc, builder = self.vc, self.vc.builder
+        vectors, sums = [], []
+        for row in range(vc.lanes):
+            i = vc.add(i0, vc.const(row))
+            start = vc.add(self.x_start, builder.mul(i, self.x_row_stride))
+            in_tile = vc.splat(builder.icmp_signed("<", i, self.n_rows), vc.vmask) if partial else None
+            xs, acc = [], vc.zero_d
+            for v in range(self.rows):
+                mask = builder.and_(self.masks[v], in_tile) if partial else self.masks[v]
+                x = vc.load_x(vc.add(start, vc.const(v * vc.lanes * vc.itemsize)), mask)
+                xs.append(x)
+                acc = vc.fma(x, self.u_vectors[v], acc)
+            vectors.append(xs)
+            sums.append(acc)
+        return vectors, sums
+
+    def for_blocks(self, block):
+        """block(i0, partial) for the rows in blocks of vc.lanes rows, the last one
+        partial if n_rows is not a multiple."""
+        vc, builder = self.vc, self.vc.builder
+        full_blocks = builder.sdiv(self.n_rows, vc.const(vc.lanes))
+        with cgutils.for_range(builder, full_blocks) as loop:
+            block(vc.scaled(loop.index, vc.lanes), partial=False)
+        rest = vc.scaled(full_blocks, vc.lanes)
+        with builder.if_then(builder.icmp_signed("<", rest, self.n_rows)):
+            block(rest, partial=True)
+
+
+def _lane_sums(vc, sums):
+    """One vector whose lane r holds the sum of the lanes of sums[r] (vc.lanes vectors):
+    the rows' vectors summed across lanes together (for eight rows, three rounds of
+    two shuffles and an add, instead of a horizontal sum per row)."""
+    index_type = ir.VectorType(vc.i32, vc.lanes)
+    for picks in _lane_sum_rounds(vc.lanes):
+        sums = [
+            vc.builder.fadd(
+                vc.builder.shuffle_vector(sums[k], sums[k + 1], ir.Constant(index_type, picks[0])),
+                vc.builder.shuffle_vector(sums[k], sums[k + 1], ir.Constant(index_type, picks[1])),
+            )
+            for k in range(0, len(sums), 2)
+        ]
+    return sums[0]
+
+
+def _for_vectors_per_row(vc, builder, n, first, last, emit_rows):
+    """emit_rows(vc, rows) under `if the row of n features takes `rows` vectors`, for
+    each vector count of rows of first .. last features (last None: up to
+    _config.REGISTER_ROW_MAX_FEATURES; a longer row finds no code path)."""
+    lanes = vc.lanes
+    last = _config.REGISTER_ROW_MAX_FEATURES if last is None else last
+    n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
+    for rows in range(-(-first // lanes), -(-last // lanes) + 1):
+        with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(rows))):
+            emit_rows(vc, rows)
+
+
 @intrinsic
 def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
     float32 or float64, at most _config.REGISTER_ROW_MAX_FEATURES features; u and out
     1-D float64), as many rows at a time as a vector has lanes (see row_widths): each
     row's products go in float64 vectors, then the rows' vectors are summed across
-    lanes together (for eight rows, three rounds of two shuffles and an add, instead of
-    a horizontal sum per row) and stored as one vector."""
+    lanes together (_lane_sums) and stored as one vector."""
     sig = types.void(X, t0, count, u, u0, out, out_start)
 
     def codegen(context, builder, signature, args):
@@ -384,59 +457,109 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
         out_data = builder.ptrtoint(context.make_array(out_type)(context, builder, args[5]).data, base.intp)
         out_at = base.add(out_data, base.scaled(first_out, 8))
 
-        def rows_of(vc, width):
-            """The pass for rows of `width` vectors of vc.lanes lanes (lanes (width - 1)
-            + 1 .. lanes width features)."""
-            lanes = vc.lanes
-            index_type = ir.VectorType(vc.i32, lanes)
-
-            def lane_sum(a, b, picks):
-                first = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[0]))
-                second = builder.shuffle_vector(a, b, ir.Constant(index_type, picks[1]))
-                return builder.fadd(first, second)
-
-            # every vector of a row but the last is all features
-            masks = [vc.all_lanes] * (width - 1) + [vc.lanes_below(vc.const((width - 1) * lanes), n)]
-            u_vectors = [vc.load_d(vc.add(u_start, vc.const(v * lanes * 8)), masks[v]) for v in range(width)]
+        def rows_of(vc, rows):
+            """The pass for rows of `rows` vectors of vc.lanes lanes."""
+            row_blocks = _RowBlocks(vc, rows, n, u_start, x_start, x_row_stride, n_rows)
             intercepts = vc.splat(intercept, vc.vd)
 
             def block(i0, partial):
-                """Rows i0 .. i0 + lanes (only those below count if partial: none is read)."""
-                sums = []
-                for row in range(lanes):
-                    i = vc.add(i0, vc.const(row))
-                    start = vc.add(x_start, builder.mul(i, x_row_stride))
-                    in_tile = vc.splat(builder.icmp_signed("<", i, n_rows), vc.vmask) if partial else None
-                    acc = vc.zero_d
-                    for v in range(width):
-                        mask = builder.and_(masks[v], in_tile) if partial else masks[v]
-                        x = vc.load_x(vc.add(start, vc.const(v * lanes * vc.itemsize)), mask)
-                        acc = vc.fma(x, u_vectors[v], acc)
-                    sums.append(acc)
-                for picks in _lane_sum_rounds(lanes):
-                    sums = [lane_sum(sums[k], sums[k + 1], picks) for k in range(0, len(sums), 2)]
+                _, sums = row_blocks.load(i0, partial)
                 store_mask = vc.lanes_below(i0, n_rows) if partial else vc.all_lanes
-                vc.store_d(builder.fadd(sums[0], intercepts), vc.add(out_at, vc.scaled(i0, 8)), store_mask)
+                margins = builder.fadd(_lane_sums(vc, sums), intercepts)
+                vc.store_d(margins, vc.add(out_at, vc.scaled(i0, 8)), store_mask)
 
-            full_blocks = builder.sdiv(n_rows, vc.const(lanes))
-            with cgutils.for_range(builder, full_blocks) as loop:
-                block(vc.scaled(loop.index, lanes), partial=False)
-            rest = vc.scaled(full_blocks, lanes)
-            with builder.if_then(builder.icmp_signed("<", rest, n_rows)):
-                block(rest, partial=True)
+            row_blocks.for_blocks(block)
 
-        def emit(vc, first, last):
-            """The passes for rows of first .. last features (at most
-            _config.REGISTER_ROW_MAX_FEATURES: a longer row finds no code path), one per
-            row width in vectors of vc.lanes."""
-            lanes = vc.lanes
-            last = _config.REGISTER_ROW_MAX_FEATURES if last is None else last
-            n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
-            for width in range(-(-first // lanes), -(-last // lanes) + 1):
-                with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(width))):
-                    rows_of(vc, width)
-
-        _for_row_widths(context, builder, x_type.dtype, n, emit)
+        _for_row_widths(
+            context, builder, x_type.dtype, n,
+            lambda vc, first, last: _for_vectors_per_row(vc, builder, n, first, last, rows_of),
+        )
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# Accumulator sets of hessp_rows: its rows' updates go round-robin into this many sets
+# of the gradient's vectors, so that consecutive rows' fused multiply-adds do not
+# wait on each other (measured: 2, 4 or 8 sets alike, see _config).
+_HESSP_ACCUMULATOR_SETS = 4
+
+
+@intrinsic
+def hessp_rows(typingctx, X, t0, count, u, u0, d, out, o):
+    """The Hessian-vector product's whole work on short rows in one sweep:
+    t_i = (X[t0 + i, :] · u + u0) d[t0 + i], out[o, j] += Σ_i t_i X[t0 + i, j] for
+    i < count and every j; returns Σ_i t_i.  X as in margins_rows; u and d 1-D
+    float64, out 2-D float64, C-contiguous.  As many rows at a time as a vector has
+    lanes: their margins summed across lanes together as in margins_rows and
+    multiplied by their d in one vector, then each row's t broadcast across a vector
+    and multiplied into the sums from the row's vectors, still in registers
+    (margins_rows then accumulate_rows read each row twice, and store and reload its
+    margin in between)."""
+    sig = types.float64(X, t0, count, u, u0, d, out, o)
+
+    def codegen(context, builder, signature, args):
+        x_type, _, _, u_type, _, d_type, out_type, _ = signature.args
+        base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
+        xa = context.make_array(x_type)(context, builder, args[0])
+        first_row, n_rows, out_row = _intp_args(context, builder, signature, args, (1, 2, 7))
+        intercept = context.cast(builder, args[4], signature.args[4], types.float64)
+        n = builder.extract_value(xa.shape, 1)
+        x_row_stride = builder.extract_value(xa.strides, 0)
+        x_start = base.address(xa, first_row)
+        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, base.intp)
+        d_data = builder.ptrtoint(context.make_array(d_type)(context, builder, args[5]).data, base.intp)
+        d_at = base.add(d_data, base.scaled(first_row, 8))
+        out_start = base.address(context.make_array(out_type)(context, builder, args[6]), out_row)
+        t_total = cgutils.alloca_once_value(builder, base.zero_d)  # Σ t, in the widest vector
+
+        def rows_of(vc, rows):
+            """The sweep for rows of `rows` vectors of vc.lanes lanes."""
+            lanes = vc.lanes
+            index_type = ir.VectorType(vc.i32, lanes)
+            row_blocks = _RowBlocks(vc, rows, n, u_start, x_start, x_row_stride, n_rows)
+            masks = row_blocks.masks
+            intercepts = vc.splat(intercept, vc.vd)
+            # accumulators in stack slots that LLVM promotes to registers
+            slots = [[cgutils.alloca_once_value(builder, vc.zero_d) for _ in range(rows)]
+                     for _ in range(_HESSP_ACCUMULATOR_SETS)]
+            t_slot = cgutils.alloca_once_value(builder, vc.zero_d)
+
+            def block(i0, partial):
+                vectors, sums = row_blocks.load(i0, partial)
+                margins = builder.fadd(_lane_sums(vc, sums), intercepts)
+                in_block = vc.lanes_below(i0, n_rows) if partial else vc.all_lanes
+                weights = vc.load_d(vc.add(d_at, vc.scaled(i0, 8)), in_block)  # 0 past the rows
+                t = builder.fmul(margins, weights)
+                builder.store(builder.fadd(builder.load(t_slot), t), t_slot)
+                for row in range(lanes):
+                    t_row = builder.shuffle_vector(t, t, ir.Constant(index_type, [row] * lanes))
+                    row_slots = slots[row % _HESSP_ACCUMULATOR_SETS]
+                    for v, slot in enumerate(row_slots):
+                        builder.store(vc.fma(vectors[row][v], t_row, builder.load(slot)), slot)
+
+            row_blocks.for_blocks(block)
+            for v in range(rows):
+                total = builder.load(slots[0][v])
+                for row_slots in slots[1:]:
+                    total = builder.fadd(total, builder.load(row_slots[v]))
+                address = vc.add(out_start, vc.scaled(vc.const(v * lanes), 8))
+                vc.store_d(builder.fadd(vc.load_d(address, masks[v]), total), address, masks[v])
+            t_sum = builder.load(t_slot)
+            if lanes < base.lanes:  # into the first lanes of the widest vector, zeros after
+                widen = ir.Constant(ir.VectorType(vc.i32, base.lanes),
+                                    list(range(lanes)) + [lanes] * (base.lanes - lanes))
+                t_sum = builder.shuffle_vector(t_sum, vc.zero_d, widen)
+            builder.store(t_sum, t_total)
+
+        _for_row_widths(
+            context, builder, x_type.dtype, n,
+            lambda vc, first, last: _for_vectors_per_row(vc, builder, n, first, last, rows_of),
+        )
+        t_sum = builder.load(t_total)
+        total = builder.extract_element(t_sum, ir.Constant(base.i32, 0))
+        for lane in range(1, base.lanes):
+            total = builder.fadd(total, builder.extract_element(t_sum, ir.Constant(base.i32, lane)))
+        return total
 
     return sig, codegen

@@ -15,14 +15,14 @@ from numba import njit, types
 from numpy.testing import assert_allclose
 
 from fastlogreg import _config, _llvm
-from fastlogreg._llvm import accumulate_rows, margins_rows, prefer_512_bit_vectors
+from fastlogreg._llvm import accumulate_rows, hessp_rows, margins_rows, prefer_512_bit_vectors
 from fastlogreg._math import log1pexp, sigmoid
 
 FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
 
 
 def _kernel_wrappers():
-    """Callers of the two kernels, compiled afresh (numba compiles an intrinsic's code
+    """Callers of the three kernels, compiled afresh (numba compiles an intrinsic's code
     into each caller, when the caller is first called)."""
 
     @njit
@@ -33,7 +33,11 @@ def _kernel_wrappers():
     def margins(X, t0, count, u, u0, out, out_start):
         margins_rows(X, t0, count, u, u0, out, out_start)
 
-    return accumulate, margins
+    @njit
+    def hessp(X, t0, count, u, u0, d, out, o):
+        return hessp_rows(X, t0, count, u, u0, d, out, o)
+
+    return accumulate, margins, hessp
 
 
 _WRAPPERS = {}
@@ -49,7 +53,7 @@ _WIDTHS = {
 
 @pytest.fixture(params=list(_WIDTHS))
 def kernels(request, monkeypatch):
-    """(accumulate, margins) built for vectors of 4 or 8 float64 lanes, whatever the
+    """(accumulate, margins, hessp) built for vectors of 4 or 8 float64 lanes, whatever the
     CPU's own width (_llvm.vector_lanes), and with 4-lane code for short rows or not
     (_llvm.row_widths)."""
     lanes, short_rows = _WIDTHS[request.param]
@@ -67,7 +71,7 @@ def _rtol(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", FEATURES)
 def test_accumulate_rows_adds_the_weighted_row_sum(kernels, dtype, n):
-    _accumulate, _ = kernels
+    _accumulate, _, _ = kernels
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
     before = X.copy()
@@ -89,7 +93,7 @@ def test_accumulate_rows_adds_the_weighted_row_sum(kernels, dtype, n):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [f for f in FEATURES if f <= _config.REGISTER_ROW_MAX_FEATURES])
 def test_margins_rows_writes_the_margins_and_nothing_else(kernels, dtype, n):
-    _, _margins = kernels
+    _, _margins, _ = kernels
     rng = np.random.default_rng(n)
     X = rng.standard_normal((80, n)).astype(dtype)
     u = rng.standard_normal(n)
@@ -100,6 +104,29 @@ def test_margins_rows_writes_the_margins_and_nothing_else(kernels, dtype, n):
         _margins(X, t0, count, u, -0.5, out, 6)
         assert_allclose(out, expected, rtol=_rtol(dtype), atol=1e-12)
         assert (out[:6] == expected[:6]).all() and (out[6 + count:] == expected[6 + count:]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [f for f in FEATURES if f <= _config.REGISTER_ROW_MAX_FEATURES])
+def test_hessp_rows_adds_the_hessian_vector_product(kernels, dtype, n):
+    *_, _hessp = kernels
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((80, n)).astype(dtype)
+    before = X.copy()
+    u = rng.standard_normal(n)
+    d = rng.random(80)
+    for t0, count in ((0, 0), (3, 1), (3, 7), (3, 8), (5, 9), (5, 63), (0, 80)):
+        rows = X[t0:t0 + count].astype(np.float64)
+        t = (rows @ u - 0.5) * d[t0:t0 + count]
+        out = rng.standard_normal((3, n + 2))
+        expected = out.copy()
+        expected[1, :n] += t @ rows
+        total = _hessp(X, t0, count, u, -0.5, d, out, 1)
+        assert_allclose(out, expected, rtol=_rtol(dtype), atol=1e-12)
+        assert_allclose(total, t.sum(), rtol=_rtol(dtype), atol=1e-12)
+        # the rest of out (the other rows, the two entries after n) is untouched
+        assert (out[[0, 2]] == expected[[0, 2]]).all() and (out[1, n:] == expected[1, n:]).all()
+    np.testing.assert_array_equal(X, before)
 
 
 def _array_ending_at_a_guard_page(shape, dtype):
@@ -121,7 +148,7 @@ def _array_ending_at_a_guard_page(shape, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [3, 10, 31])
 def test_no_read_past_the_last_row(kernels, dtype, n):
-    _accumulate, _margins = kernels
+    _accumulate, _margins, _hessp = kernels
     # a read past X's end would touch the guard page and crash the process
     X, buffer = _array_ending_at_a_guard_page((21, n), dtype)
     X[:] = np.arange(21 * n).reshape(21, n) % 7
@@ -132,8 +159,15 @@ def test_no_read_past_the_last_row(kernels, dtype, n):
     grad = np.zeros((1, n + 2))
     _accumulate(X, 0, 21, np.ones(21), grad, 0)
     assert_allclose(grad[0, :n], X.sum(axis=0))
-    del X
+    d, d_buffer = _array_ending_at_a_guard_page((21,), np.float64)  # hessp_rows' weights
+    d[:] = 1.0
+    hv = np.zeros((1, n + 2))
+    total = _hessp(X, 0, 21, u, 0.0, d, hv, 0)
+    assert_allclose(hv[0, :n], X.sum(axis=1) @ X)
+    assert_allclose(total, X.sum())
+    del X, d
     buffer.close()
+    d_buffer.close()
 
 
 @njit(error_model="numpy", inline="always")
