@@ -258,18 +258,20 @@ REGISTER_ROW_PREFETCH_PIECE_ROWS = 32
 REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT32 = 32 * 4
 REGISTER_ROW_PREFETCH_MAX_BYTES_FLOAT64 = 10 * 8
 # The Hessian-vector product over such rows goes in one sweep (_llvm.hessp_rows: each
-# row read once, its margin, weight and update from registers) instead of the
-# margins, the per-example step and the update of a pass.  Measured on the Intel Xeon
-# (Emerald Rapids), one process, 15-21 interleaved rounds, time one sweep ÷ three:
-# 4e6 x 10 float64 0.84-0.90 (0.65-0.73 -> 0.76-0.85 of read), float32 0.755-0.80
-# (0.69-0.71 -> 0.87-0.91), 8e6 x 5 0.79-0.89 and 0.73-0.74, 2e6 x 16 0.83-0.905 and
-# 0.88-0.89, 1.2e6 x 32 0.91-0.96 and 0.835-0.85.  Its rows' updates go into 2, 4 or
-# 8 sets of accumulators alike (within 1.5%).  Rows of 32 float64 features take
-# more registers than there are, and LLVM's spills moved with the order of the IR
-# (the weights loaded before the lane sums: 1.11).  Not measured on the AMD EPYC.  With the sweep in pieces as above and the next tile
-# prefetched (all of it, a part before each piece) for rows of up to this many bytes,
-# whatever the dtype: float64 2.7e6 x 12 0.85 and 2e6 x 16 0.90 of the time without
-# (21 rounds), but 1.2e6 x 32 1.08 and 1.6e6 x 20 1.00.
+# row read once, its margin, weight and update from registers) instead of the margins,
+# the per-example step and the update of a pass.  Measured on the Intel Xeon (Emerald
+# Rapids), one process, 15-21 interleaved rounds, time one sweep ÷ three: 4e6 x 10
+# float64 0.84-0.90 (0.65-0.73 -> 0.76-0.85 of read), float32 0.755-0.80 (0.69-0.71 ->
+# 0.87-0.91), 8e6 x 5 0.79-0.89 and 0.73-0.74, 2e6 x 16 0.83-0.905 and 0.88-0.89,
+# 1.2e6 x 32 0.91-0.96 and 0.835-0.85.  Its rows' updates go into 2 sets of
+# accumulators (_llvm._HESSP_ACCUMULATOR_SETS): against 4, 1 set took 0.96-1.03 of the
+# time, 2 sets 0.97-1.00, 8 sets 0.99-1.11.  Rows of 32 float64 features take more
+# registers than there are, and LLVM's spills moved with the order of the IR (the
+# weights loaded before the lane sums: 1.11).  Not measured on the AMD EPYC.  With the
+# sweep in pieces as above and the next tile prefetched (all of it, a part before each
+# piece) for rows of up to this many bytes, whatever the dtype: float64 2.7e6 x 12
+# 0.85 and 2e6 x 16 0.90 of the time without (21 rounds), but 1.2e6 x 32 1.08 and
+# 1.6e6 x 20 1.00.
 HESSP_PREFETCH_MAX_ROW_BYTES = 128
 
 # The rows are split into at most this many blocks; each block is one parallel task

@@ -481,8 +481,8 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
 
 # Accumulator sets of hessp_rows: its rows' updates go round-robin into this many sets
 # of the gradient's vectors, so that consecutive rows' fused multiply-adds do not
-# wait on each other (measured: 2, 4 or 8 sets alike, see _config).
-_HESSP_ACCUMULATOR_SETS = 4
+# wait on each other (see _config.HESSP_PREFETCH_MAX_ROW_BYTES for the measurements).
+_HESSP_ACCUMULATOR_SETS = 2
 
 
 @intrinsic
