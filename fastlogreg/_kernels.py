@@ -539,6 +539,22 @@ def example_terms(z, losses, y, s, d, start, count):
             losses[i], z[i] = li, ri
 
 
+@njit(**REDUCTION_OPTIONS)
+def loss_sum_checking_labels(losses, y, start, count):
+    """Σ losses[i] for i < count, or NaN if a label y[start + i] is NaN or outside
+    [0, 1]: the labels are checked in the pass that reads them, not in a pass over y
+    of their own (4e6 x 10: 1.7 ms beside the pass's 18-20 ms).  A NaN loss sends the
+    caller to Problem.check_inputs, which names the bad label.  The comparisons keep
+    NaN: REDUCTION_OPTIONS' fast-math flags do not assume finite values."""
+    total = 0.0
+    inside = 0
+    for i in range(count):
+        total += losses[i]
+        label = y[_at(start, i)]
+        inside += (label >= 0.0) & (label <= 1.0)
+    return total if inside == count else np.nan
+
+
 @njit(**JIT_OPTIONS)
 def _scale_tile(z, d, start, count):
     """z[i] *= d[start + i]: the Hessian-vector product's per-example step."""
@@ -714,8 +730,7 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
         _scale_tile(zt, d, t0, count)
     else:
         example_terms(zt, losses, y, s, d, t0, count)
-        for i in range(count):
-            loss_sum += losses[i]
+        loss_sum = loss_sum_checking_labels(losses, y, t0, count)
     r_sum = 0.0
     for i in range(count):
         r_sum += zt[i]

@@ -130,11 +130,12 @@ class Objective(ScaledObjective):
         """X is not scanned for NaN/inf before the fit (one more pass over X): a NaN or
         an infinity in X makes the first pass's sums non-finite at any θ (r·inf and
         r·NaN are never finite, nor is w·x when x holds one), and then X is scanned for
-        the error message.  Non-finite sums from finite X (overflow) pass through."""
+        the error message (and the labels, which a pass checks too: see Problem).
+        Non-finite sums from finite X (overflow) pass through."""
         if not self._input_checked:
             self._input_checked = True
             if not (np.isfinite(loss) and np.isfinite(sums).all()):
-                self.problem.check_finite_X()
+                self.problem.check_inputs()
 
     def _loss_grad_sums(self, w, b, want_hessian):
         hess_out = _NO_ARRAY

@@ -117,13 +117,20 @@ def _float64_vector(v, size, name, allow_column):
 
 
 def as_labels(y, m, name="y"):
-    """Labels as a float64 vector of length m with values in [0, 1] (y itself when it
-    is one already: never modified).
+    """Labels as a float64 vector of length m (y itself when it is one already: never
+    modified).  Their values are not read here: the kernels' passes check that they
+    lie in [0, 1] as they read them (see _kernels.loss_sum_checking_labels), and
+    check_label_values names the first bad one.
 
     0/1 labels are the usual case; soft labels (probabilities in [0, 1]) are accepted
     too, with the same cross-entropy loss.
     """
-    y = _float64_vector(y, m, name, allow_column=True)
+    return _float64_vector(y, m, name, allow_column=True)
+
+
+def check_label_values(y, name="y"):
+    """Raise a ValueError naming the first label that is NaN, infinite or outside
+    [0, 1], if there is one."""
     if _count_outside(y, 0.0, 1.0):  # one pass; the slow search only on error
         check_finite_vector(y, name)
         first = int(np.flatnonzero((y < 0.0) | (y > 1.0))[0])
@@ -131,7 +138,6 @@ def as_labels(y, m, name="y"):
             f"{name} must hold labels 0 or 1 (or probabilities in [0, 1]); "
             f"found {y[first]!r} at index {first}"
         )
-    return y
 
 
 def as_sample_weight(sample_weight, m, name="sample_weight"):

@@ -45,9 +45,10 @@ def _evaluate(problem, w, b):
     J = loss_sum / problem.weight_sum
     grad = grad_sums / problem.weight_sum
     if not (np.isfinite(J) and np.isfinite(grad).all()):
-        # X is not scanned up front (that would be a second pass over it); a NaN or
-        # inf in X always makes the result non-finite, so it is caught here.
-        problem.check_finite_X()
+        # X and the labels' values are not scanned up front (that would be passes of
+        # their own); a NaN or inf in X, or a label outside [0, 1], always makes the
+        # result non-finite, so it is caught here (see Problem).
+        problem.check_inputs()
     return J, grad
 
 

@@ -10,7 +10,8 @@ Contract
 --------
 * ``X``: 2-D float32 or float64 array of shape (m, n), one example per row.
   C- and F-contiguous arrays are read at full speed; other layouts work, slower.
-* ``y``: float64 array (m,) of labels in [0, 1].
+* ``y``: float64 array (m,) of labels in [0, 1] (a label outside, or NaN, makes the
+  cost NaN).
 * ``w``: float64 array (n,);  ``b``: float.
 * ``sample_weight``: float64 array (m,) of non-negative weights with a positive sum,
   or an empty array for equal weights.

@@ -55,6 +55,40 @@ def test_nonfinite_X_is_reported_with_position(bad, order, dtype):
             cost_and_gradient(X, y0, w)
 
 
+@pytest.mark.parametrize("bad", [1.5, -1e-300, np.nan, np.inf])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("row", [0, 20_011, 39_999])
+def test_bad_label_is_found_by_the_pass_that_reads_it(bad, order, row):
+    # the labels' values are checked inside the kernels' passes (see Problem): here a
+    # parallel pass of several blocks, the bad label at the start, inside and at the end
+    X, y = make_data(m=40_000, n=10)
+    X = np.asarray(X, order=order)
+    y = y.copy()
+    y[row] = bad
+    before = y.copy()
+    match = "y contains NaN" if not np.isfinite(bad) else rf"y must hold labels 0 or 1 .*at index {row}"
+    for call in (
+        lambda: cost(X, y, np.zeros(10)),
+        lambda: cost_and_gradient(X, y, np.ones(10), 0.5),
+        # with a zero weight on that example: still an error
+        lambda: cost(X, y, np.ones(10), sample_weight=np.where(np.arange(40_000) == row, 0.0, 1.0)),
+        lambda: gradient_descent(X, y, n_iter=2),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+    np.testing.assert_array_equal(y, before)
+
+
+def test_soft_labels_at_the_ends_of_the_range_are_accepted():
+    X, y = make_data(m=40_000, n=10)
+    soft = np.where(y == 1.0, 1.0, 0.0)
+    soft[::7] = 0.25
+    soft[1::7] = 0.0
+    soft[2::7] = 1.0
+    J, dw, db = cost_and_gradient(X, soft, np.ones(10), 0.1)
+    assert np.isfinite(J) and np.isfinite(dw).all() and np.isfinite(db)
+
+
 def test_nonfinite_X_row_with_zero_weight_is_still_reported():
     X = X0.copy()
     X[3, 0] = np.nan
