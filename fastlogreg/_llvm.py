@@ -435,6 +435,31 @@ def _for_vectors_per_row(vc, builder, n, first, last, emit_rows):
             emit_rows(vc, rows)
 
 
+class _RowKernelArgs:
+    """The arguments margins_rows and hessp_rows share, (X, t0, count, u, u0, ...),
+    unpacked into IR values: ``base`` (the _VectorCode of the CPU's width), ``n`` (X's
+    features), ``first_row`` and ``n_rows`` (t0 and count), the address ``x_start`` of
+    row t0 and ``x_row_stride``, the address ``u_start`` of u and the float64
+    ``intercept`` u0."""
+
+    def __init__(self, context, builder, signature, args):
+        x_type, _, _, u_type, _ = signature.args[:5]
+        self.base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
+        xa = context.make_array(x_type)(context, builder, args[0])
+        self.first_row, self.n_rows = _intp_args(context, builder, signature, args, (1, 2))
+        self.intercept = context.cast(builder, args[4], signature.args[4], types.float64)
+        self.n = builder.extract_value(xa.shape, 1)
+        self.x_row_stride = builder.extract_value(xa.strides, 0)
+        self.x_start = self.base.address(xa, self.first_row)
+        self.u_start = builder.ptrtoint(
+            context.make_array(u_type)(context, builder, args[3]).data, self.base.intp
+        )
+
+    def row_blocks(self, vc, rows):
+        """The _RowBlocks of these rows, in vectors of vc."""
+        return _RowBlocks(vc, rows, self.n, self.u_start, self.x_start, self.x_row_stride, self.n_rows)
+
+
 @intrinsic
 def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     """out[out_start + i] = X[t0 + i, :] · u + u0 for i < count (X 2-D C-contiguous,
@@ -445,22 +470,17 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
     sig = types.void(X, t0, count, u, u0, out, out_start)
 
     def codegen(context, builder, signature, args):
-        x_type, _, _, u_type, _, out_type, _ = signature.args
-        base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
-        xa = context.make_array(x_type)(context, builder, args[0])
-        first_row, n_rows, first_out = _intp_args(context, builder, signature, args, (1, 2, 6))
-        intercept = context.cast(builder, args[4], signature.args[4], types.float64)
-        n = builder.extract_value(xa.shape, 1)
-        x_row_stride = builder.extract_value(xa.strides, 0)
-        x_start = base.address(xa, first_row)
-        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, base.intp)
+        x_type, out_type = signature.args[0], signature.args[5]
+        a = _RowKernelArgs(context, builder, signature, args)
+        base, n, n_rows = a.base, a.n, a.n_rows
+        (first_out,) = _intp_args(context, builder, signature, args, (6,))
         out_data = builder.ptrtoint(context.make_array(out_type)(context, builder, args[5]).data, base.intp)
         out_at = base.add(out_data, base.scaled(first_out, 8))
 
         def rows_of(vc, rows):
             """The pass for rows of `rows` vectors of vc.lanes lanes."""
-            row_blocks = _RowBlocks(vc, rows, n, u_start, x_start, x_row_stride, n_rows)
-            intercepts = vc.splat(intercept, vc.vd)
+            row_blocks = a.row_blocks(vc, rows)
+            intercepts = vc.splat(a.intercept, vc.vd)
 
             def block(i0, partial):
                 _, sums = row_blocks.load(i0, partial)
@@ -499,17 +519,12 @@ def hessp_rows(typingctx, X, t0, count, u, u0, d, out, o):
     sig = types.float64(X, t0, count, u, u0, d, out, o)
 
     def codegen(context, builder, signature, args):
-        x_type, _, _, u_type, _, d_type, out_type, _ = signature.args
-        base = _VectorCode(context, builder, x_type.dtype, vector_lanes(context))
-        xa = context.make_array(x_type)(context, builder, args[0])
-        first_row, n_rows, out_row = _intp_args(context, builder, signature, args, (1, 2, 7))
-        intercept = context.cast(builder, args[4], signature.args[4], types.float64)
-        n = builder.extract_value(xa.shape, 1)
-        x_row_stride = builder.extract_value(xa.strides, 0)
-        x_start = base.address(xa, first_row)
-        u_start = builder.ptrtoint(context.make_array(u_type)(context, builder, args[3]).data, base.intp)
+        x_type, d_type, out_type = signature.args[0], signature.args[5], signature.args[6]
+        a = _RowKernelArgs(context, builder, signature, args)
+        base, n, n_rows = a.base, a.n, a.n_rows
+        (out_row,) = _intp_args(context, builder, signature, args, (7,))
         d_data = builder.ptrtoint(context.make_array(d_type)(context, builder, args[5]).data, base.intp)
-        d_at = base.add(d_data, base.scaled(first_row, 8))
+        d_at = base.add(d_data, base.scaled(a.first_row, 8))
         out_start = base.address(context.make_array(out_type)(context, builder, args[6]), out_row)
         t_total = cgutils.alloca_once_value(builder, base.zero_d)  # Σ t, in the widest vector
 
@@ -517,9 +532,9 @@ def hessp_rows(typingctx, X, t0, count, u, u0, d, out, o):
             """The sweep for rows of `rows` vectors of vc.lanes lanes."""
             lanes = vc.lanes
             index_type = ir.VectorType(vc.i32, lanes)
-            row_blocks = _RowBlocks(vc, rows, n, u_start, x_start, x_row_stride, n_rows)
+            row_blocks = a.row_blocks(vc, rows)
             masks = row_blocks.masks
-            intercepts = vc.splat(intercept, vc.vd)
+            intercepts = vc.splat(a.intercept, vc.vd)
             # accumulators in stack slots that LLVM promotes to registers
             slots = [[cgutils.alloca_once_value(builder, vc.zero_d) for _ in range(rows)]
                      for _ in range(_HESSP_ACCUMULATOR_SETS)]
