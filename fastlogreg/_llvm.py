@@ -423,16 +423,20 @@ def _lane_sums(vc, sums):
     return sums[0]
 
 
-def _for_vectors_per_row(vc, builder, n, first, last, emit_rows):
-    """emit_rows(vc, rows) under `if the row of n features takes `rows` vectors`, for
-    each vector count of rows of first .. last features (last None: up to
-    _config.REGISTER_ROW_MAX_FEATURES; a longer row finds no code path)."""
-    lanes = vc.lanes
-    last = _config.REGISTER_ROW_MAX_FEATURES if last is None else last
-    n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
-    for rows in range(-(-first // lanes), -(-last // lanes) + 1):
-        with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(rows))):
-            emit_rows(vc, rows)
+def _for_vectors_per_row(context, builder, element_type, n, emit_rows):
+    """emit_rows(vc, rows) under `if a row of n features takes `rows` vectors of
+    vc.lanes`, for each of row_widths and each vector count of its rows (up to
+    _config.REGISTER_ROW_MAX_FEATURES features; a longer row finds no code path)."""
+
+    def emit(vc, first, last):
+        lanes = vc.lanes
+        last = _config.REGISTER_ROW_MAX_FEATURES if last is None else last
+        n_vectors = builder.sdiv(vc.add(n, vc.const(lanes - 1)), vc.const(lanes))
+        for rows in range(-(-first // lanes), -(-last // lanes) + 1):
+            with builder.if_then(builder.icmp_signed("==", n_vectors, vc.const(rows))):
+                emit_rows(vc, rows)
+
+    _for_row_widths(context, builder, element_type, n, emit)
 
 
 class _RowKernelArgs:
@@ -490,10 +494,7 @@ def margins_rows(typingctx, X, t0, count, u, u0, out, out_start):
 
             row_blocks.for_blocks(block)
 
-        _for_row_widths(
-            context, builder, x_type.dtype, n,
-            lambda vc, first, last: _for_vectors_per_row(vc, builder, n, first, last, rows_of),
-        )
+        _for_vectors_per_row(context, builder, x_type.dtype, n, rows_of)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -567,10 +568,7 @@ def hessp_rows(typingctx, X, t0, count, u, u0, d, out, o):
                 t_sum = builder.shuffle_vector(t_sum, vc.zero_d, widen)
             builder.store(t_sum, t_total)
 
-        _for_row_widths(
-            context, builder, x_type.dtype, n,
-            lambda vc, first, last: _for_vectors_per_row(vc, builder, n, first, last, rows_of),
-        )
+        _for_vectors_per_row(context, builder, x_type.dtype, n, rows_of)
         t_sum = builder.load(t_total)
         total = builder.extract_element(t_sum, ir.Constant(base.i32, 0))
         for lane in range(1, base.lanes):
