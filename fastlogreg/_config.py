@@ -157,9 +157,16 @@ else:
 # such segments gained less (cost_and_gradient 4e6 x 10 F 0.93-0.94, H·v 0.89) and
 # lost on the short ones (1e6 x 100 F float32 1.44, 1e5 x 1000 F float32 1.92).  A cap
 # of 512 bytes lost on 1e6 x 100 F (976-byte segments: 1.13-1.17), 2 KiB gained
-# nothing over 1 KiB (0.99-1.03).  Not measured on AMD, whose tiles (768 KiB) keep
-# their segments whole.
-COLMAJOR_PREFETCH_MAX_BYTES = 1024 if _INTEL else COLMAJOR_TILE_BYTES
+# nothing over 1 KiB (0.99-1.03).  On an AMD EPYC Zen 5 (numba "znver5"; 48 KiB L1,
+# 1 MiB L2 per core; its 768 KiB tiles hold 983 float64 rows of 1e6 x 100 F, 7.7 KiB
+# per feature) the cap gained too (2026-12-07, one process, 11-15 interleaved rounds,
+# time with ÷ without): cost_and_gradient 1e6 x 100 F float64 0.885-0.91, float32
+# 0.86-0.94; 4e6 x 10 F float64 0.91-0.925; 2e6 x 20 F float32 0.94; H·v 1e6 x 100 F
+# 0.85 and 0.91, 4e6 x 10 F float64 0.905; but 4e6 x 10 F float32, bound by its
+# exponentials, 1.04-1.07 (H·v 0.99-1.03).  Caps of 512, 2048 and 4096 bytes, and of
+# 128 rows of either dtype, gained less.  Segments of up to 1 KiB (1e5 x 1000 F) are
+# prefetched whole either way.  Not measured on the Zen 4.
+COLMAJOR_PREFETCH_MAX_BYTES = 1024
 # A column-major tile holds COLMAJOR_TILE_BYTES, but no fewer rows than its dtype's
 # floor while that fits COLMAJOR_FLOOR_MAX_BYTES, and never fewer than
 # MIN_TILE_ROWS_COLMAJOR (see _kernels.plan_blocks).
