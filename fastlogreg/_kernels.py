@@ -136,7 +136,7 @@ from numba import njit, prange, uint64
 from . import _config
 from ._config import JIT_OPTIONS, REDUCTION_OPTIONS, TERMS_OPTIONS
 from ._llvm import accumulate_rows, hessp_rows, margins_rows, prefer_512_bit_vectors, prefetch_to_l2
-from ._math import exp_nonpositive, loss_residual_curvature_given_exp, sigmoid
+from ._math import exp_for, loss_residual_curvature_for, sigmoid
 
 _PARALLEL_OPTIONS = dict(REDUCTION_OPTIONS, parallel=True)
 
@@ -494,15 +494,16 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
 
 
 @njit(**TERMS_OPTIONS)
-def example_terms(z, losses, y, s, d, start, count):
+def example_terms(z, losses, y, s, d, start, count, dtype):
     """The per-example step of the loss and gradient, for examples start .. start+count.
 
     z[i] (the margin of example start + i) becomes s·r, the weighted residual;
     losses[i] receives s·L; d[start + i] receives s·σ'(z) if d has entries.  s (the
-    sample weights) may be empty.  Compiled without reassociation, with fused
-    multiply-adds (_config.TERMS_OPTIONS).  One plain loop per case: a condition
-    inside the loop keeps LLVM from vectorising it (measured: 17 ns instead of 2.6 ns
-    per example).  Vectorised with 512-bit vectors where the CPU has them (see the
+    sample weights) may be empty.  dtype: X's; float32 X gets exp and log1p to float32
+    accuracy (see _math._FLOAT32_ACCURACY), chosen at compile time.  Compiled without
+    reassociation, with fused multiply-adds (_config.TERMS_OPTIONS).  One plain loop
+    per case: a condition inside the loop keeps LLVM from vectorising it (measured:
+    17 ns instead of 2.6 ns per example).  Vectorised with 512-bit vectors where the CPU has them (see the
     module docstring, "Vector width").
 
     The exponentials come first, in a loop of their own (into losses, which the second
@@ -515,27 +516,27 @@ def example_terms(z, losses, y, s, d, start, count):
     gained at most 0.2 ns more, for another tile of workspace."""
     prefer_512_bit_vectors()
     for i in range(count):
-        losses[i] = exp_nonpositive(-abs(z[i]))
+        losses[i] = exp_for(dtype, -abs(z[i]))
     weighted = s.shape[0] > 0
     want_d = d.shape[0] > 0
     if weighted and want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
+            li, ri, ci = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
             losses[i], z[i], d[k] = s[k] * li, s[k] * ri, s[k] * ci
     elif weighted:
         for i in range(count):
             k = _at(start, i)
-            li, ri, _ = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
+            li, ri, _ = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
             losses[i], z[i] = s[k] * li, s[k] * ri
     elif want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature_given_exp(z[i], y[k], losses[i])
+            li, ri, ci = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
             losses[i], z[i], d[k] = li, ri, ci
     else:
         for i in range(count):
-            li, ri, _ = loss_residual_curvature_given_exp(z[i], y[_at(start, i)], losses[i])
+            li, ri, _ = loss_residual_curvature_for(dtype, z[i], y[_at(start, i)], losses[i])
             losses[i], z[i] = li, ri
 
 
@@ -729,7 +730,7 @@ def _evaluate_tile(X, colmajor, t0, count, u, u0, mode, y, s, d, zt, losses, par
     if mode == HESSP:
         _scale_tile(zt, d, t0, count)
     else:
-        example_terms(zt, losses, y, s, d, t0, count)
+        example_terms(zt, losses, y, s, d, t0, count, X.dtype)
         loss_sum = loss_sum_checking_labels(losses, y, t0, count)
     r_sum = 0.0
     for i in range(count):

@@ -30,6 +30,21 @@ def bits_from_float64(typingctx, value):
     return sig, codegen
 
 
+@intrinsic
+def is_float32(typingctx, dtype):
+    """Whether ``dtype`` (an array's .dtype) is float32, as a constant of the compiled
+    code: a branch on it costs nothing, LLVM drops the branch not taken."""
+    if not isinstance(dtype, types.DType):
+        return None
+    sig = types.boolean(dtype)
+    answer = dtype.dtype == types.float32
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.boolean, answer)
+
+    return sig, codegen
+
+
 class _FunctionAttributes(ir.FunctionAttributes):
     """llvmlite's function attributes plus LLVM string attributes ("key"="value"),
     which llvmlite has no spelling for."""

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_OPTIONS
-from ._llvm import bits_from_float64, float64_from_bits
+from ._llvm import bits_from_float64, float64_from_bits, is_float32
 
 # Inlined at numba level into their callers, so that a loop calling them becomes
 # one loop body that LLVM can vectorise.  The inlined code takes the caller's
@@ -32,6 +32,16 @@ _SQRT2_MINUS_1 = 0.41421356237309503  # e^-708 ≈ 3e-308, the smallest normal r
 _EXP_BIAS_MAGIC = 4503599627371519.0
 
 
+# _FLOAT32_ACCURACY: float32 X holds its values to 6e-8 relative, and the results for
+# it need to match a float64 reference on the same (upcast) data to about 1e-6
+# (README, Functional API).  The per-example terms of a float32 pass therefore
+# use exp_nonpositive_float32 and log1p_unit_float32: the same float64 arithmetic,
+# range and exact reductions, with polynomials cut to a truncation error below 3e-10
+# relative (1/200 of float32's rounding) instead of 1e-16: degree 8 instead of 12 for
+# exp, 6 terms instead of 11 for log1p.  Time with ÷ without (AMD EPYC Zen 5, one
+# process, 11-15 interleaved rounds): cost_and_gradient 4e6 x 10 float32 C 0.92-0.935,
+# F 0.91-0.93; 1e6 x 100 float32 C, bound by memory, 1.00.
+
 # _SHORT_CHAINS: the polynomials below are not written in Horner's form (one
 # multiply-add after another, 12 in a row for exp): in the per-example loops that chain
 # of dependent operations, not the number of operations, was the limit (AMD EPYC Zen 3,
@@ -49,21 +59,36 @@ def _pair(x, c0, c1):
 
 
 @njit(**_EXACT_OPTIONS)
+def _exp_reduced(x):
+    """(k, r) with x = k ln2 + r, |r| <= ln2/2, for exp_nonpositive and its float32
+    twin: k a float64 (np.floor; numba's math.floor returns an int), x clamped at the
+    underflow bound first."""
+    xc = max(x, _EXP_UNDERFLOW)
+    k = np.floor(xc * _LOG2E + 0.5)
+    return k, (xc - k * _LN2_HI) - k * _LN2_LO
+
+
+@njit(**_EXACT_OPTIONS)
+def _exp_scaled(x, k, p):
+    """p 2^k, 2^k built from its bits: those of k + 2^52 + 1023, whose mantissa is
+    k + 1023, shifted into the exponent field (float64 and integer vector operations
+    alone: a float-to-int64 conversion, which x86 has in vectors only with AVX-512, was
+    converted lane by lane elsewhere; AMD EPYC Zen 3, AVX2: 6.2 -> 5.0 ns per example in
+    cache, cost_and_gradient 4e6 x 10 0.86-0.88 of the time).  0 below the underflow
+    bound."""
+    scale = float64_from_bits(bits_from_float64(k + _EXP_BIAS_MAGIC) << 52)
+    return p * scale if x >= _EXP_UNDERFLOW else 0.0
+
+
+@njit(**_EXACT_OPTIONS)
 def exp_nonpositive(x):
     """e^x for x <= 0 (0 below -708), branch-free.
 
-    x = k ln2 + r with |r| <= ln2/2; e^r by its degree-12 Taylor polynomial (error
-    below 2e-16 relative; see _SHORT_CHAINS); 2^k built from its bits: those of
-    k + 2^52 + 1023, whose mantissa is k + 1023, shifted into the exponent field.
-    k stays a float64 (np.floor; numba's math.floor returns an int) and 2^k comes from
-    float64 and integer vector operations alone: a float-to-int64 conversion, which x86
-    has in vectors only with AVX-512, was converted lane by lane elsewhere (AMD EPYC
-    Zen 3, AVX2: 6.2 -> 5.0 ns per example in cache, cost_and_gradient 4e6 x 10
-    0.86-0.88 of the time).  The same 2^k, bit for bit.
+    x = k ln2 + r with |r| <= ln2/2 (_exp_reduced); e^r by its degree-12 Taylor
+    polynomial (error below 2e-16 relative; see _SHORT_CHAINS), times 2^k
+    (_exp_scaled).
     """
-    xc = max(x, _EXP_UNDERFLOW)
-    k = np.floor(xc * _LOG2E + 0.5)
-    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    k, r = _exp_reduced(x)
     r2 = r * r
     r4 = r2 * r2
     # Σ r^j / j!, j = 5 .. 12, by Estrin's scheme (pairs, then pairs of pairs: a
@@ -73,33 +98,65 @@ def exp_nonpositive(x):
     )
     # the leading terms in steps of r², the 1 added last (see _SHORT_CHAINS)
     p = 1.0 + (r + r2 * (_pair(r, 0.5, 1.0 / 6.0) + r2 * _pair(r, 1.0 / 24.0, tail)))
-    scale = float64_from_bits(bits_from_float64(k + _EXP_BIAS_MAGIC) << 52)
-    return p * scale if x >= _EXP_UNDERFLOW else 0.0
+    return _exp_scaled(x, k, p)
+
+
+@njit(**_EXACT_OPTIONS)
+def exp_nonpositive_float32(x):
+    """exp_nonpositive to the accuracy float32 data need (see _FLOAT32_ACCURACY):
+    the Taylor polynomial to degree 8, whose truncation error is below 3e-10 relative;
+    the same float64 range (0 only below -708)."""
+    k, r = _exp_reduced(x)
+    r2 = r * r
+    tail = _pair(r, 1.0 / 120.0, 1.0 / 720.0) + r2 * _pair(r, 1.0 / 5040.0, 1.0 / 40320.0)
+    p = 1.0 + (r + r2 * (_pair(r, 0.5, 1.0 / 6.0) + r2 * _pair(r, 1.0 / 24.0, tail)))
+    return _exp_scaled(x, k, p)
+
+
+@njit(**_EXACT_OPTIONS)
+def _log1p_reduced(e):
+    """(s, upper) for log1p_unit and its float32 twin: log(1 + e) = 2 atanh(s) with
+    s = e / (2 + e) for e < √2 - 1, and log(1 + e) = ln 2 + 2 atanh(s) with
+    s = (e - 1) / (e + 3) above (that is, log of (1 + e) / 2).  Both forms are exact in
+    s, and |s| <= 0.1716 (s² <= 0.0295); exact near e = 0, where the first is used."""
+    upper = e >= _SQRT2_MINUS_1
+    # One division of the chosen numerator and denominator (a vectorised loop would
+    # otherwise compute both quotients and then pick one).
+    return (e - 1.0 if upper else e) / (e + 3.0 if upper else e + 2.0), upper
+
+
+@njit(**_EXACT_OPTIONS)
+def _log1p_from_series(s, s2, series, upper):
+    """2 atanh(s) = 2s (1 + s² series), plus ln 2 on the upper form."""
+    two_s = 2.0 * s
+    return (two_s + (two_s * s2) * series) + (_LN2 if upper else 0.0)
 
 
 @njit(**_EXACT_OPTIONS)
 def log1p_unit(e):
-    """log(1 + e) for 0 <= e <= 1, branch-free.
-
-    log(1 + e) = 2 atanh(s) with s = e / (2 + e) for e < √2 - 1, and
-    log(1 + e) = ln 2 + 2 atanh(s) with s = (e - 1) / (e + 3) above (that is, log of
-    (1 + e) / 2).  Both forms are exact in s, and |s| <= 0.1716, so the atanh series
-    in s² (ratio <= 0.0295) is summed to 11 terms, below 1e-17 relative (see
-    _SHORT_CHAINS).  Exact near e = 0, where the first form is used.
-    """
-    upper = e >= _SQRT2_MINUS_1
-    # One division of the chosen numerator and denominator (a vectorised loop would
-    # otherwise compute both quotients and then pick one).
-    s = (e - 1.0 if upper else e) / (e + 3.0 if upper else e + 2.0)
+    """log(1 + e) for 0 <= e <= 1, branch-free: 2 atanh(s) (see _log1p_reduced), the
+    atanh series in s² (ratio <= 0.0295) summed to 11 terms, below 1e-17 relative
+    (see _SHORT_CHAINS)."""
+    s, upper = _log1p_reduced(e)
     s2 = s * s
     s4 = s2 * s2
     # Σ s^(2j) / (2j + 1), j = 4 .. 10, by Estrin's scheme (see exp_nonpositive)
     tail = (_pair(s2, 1.0 / 9.0, 1.0 / 11.0) + s4 * _pair(s2, 1.0 / 13.0, 1.0 / 15.0)) + (s4 * s4) * (
         _pair(s2, 1.0 / 17.0, 1.0 / 19.0) + s4 * (1.0 / 21.0)
     )
-    two_s = 2.0 * s
     series = _pair(s2, 1.0 / 3.0, 1.0 / 5.0) + s4 * _pair(s2, 1.0 / 7.0, tail)
-    return (two_s + (two_s * s2) * series) + (_LN2 if upper else 0.0)
+    return _log1p_from_series(s, s2, series, upper)
+
+
+@njit(**_EXACT_OPTIONS)
+def log1p_unit_float32(e):
+    """log1p_unit to the accuracy float32 data need (see _FLOAT32_ACCURACY): the
+    series to s^10 / 11 (6 terms), whose truncation error is below 1e-10 relative."""
+    s, upper = _log1p_reduced(e)
+    s2 = s * s
+    s4 = s2 * s2
+    series = _pair(s2, 1.0 / 3.0, 1.0 / 5.0) + s4 * _pair(s2, 1.0 / 7.0, _pair(s2, 1.0 / 9.0, 1.0 / 11.0))
+    return _log1p_from_series(s, s2, series, upper)
 
 
 @njit(**_EXACT_OPTIONS)
@@ -149,10 +206,23 @@ def loss_residual_curvature(z, y):
 @njit(**_EXACT_OPTIONS)
 def loss_residual_curvature_given_exp(z, y, e):
     """loss_residual_curvature(z, y) given e = exp_nonpositive(-|z|), for loops that
-    compute the exponentials of a tile first (see _kernels.example_terms).
+    compute the exponentials of a tile first (see _kernels.example_terms)."""
+    return _loss_residual_curvature_given(z, y, e, log1p_unit(e))
 
-    Two divisions (here and in log1p_unit).  One division instead, q = 1 / ((1 + e)
-    (2 + e)) and both quotients from q, was no faster (AMD EPYC Zen 4, AVX-512, in
+
+@njit(**_EXACT_OPTIONS)
+def loss_residual_curvature_given_exp_float32(z, y, e):
+    """loss_residual_curvature_given_exp to float32 accuracy (see _FLOAT32_ACCURACY),
+    given e = exp_nonpositive_float32(-|z|)."""
+    return _loss_residual_curvature_given(z, y, e, log1p_unit_float32(e))
+
+
+@njit(**_EXACT_OPTIONS)
+def _loss_residual_curvature_given(z, y, e, log1p_e):
+    """loss_residual_curvature(z, y) given e = e^-|z| and log1p_e = log(1 + e).
+
+    Two divisions (here and in log1p's reduction).  One division instead, q = 1 / ((1 +
+    e) (2 + e)) and both quotients from q, was no faster (AMD EPYC Zen 4, AVX-512, in
     cache, loss and residual: 2.00 -> 2.07 ns per example): the loop is bound by the
     number of vector operations, not by the divider."""
     inv = 1.0 / (1.0 + e)
@@ -160,7 +230,7 @@ def loss_residual_curvature_given_exp(z, y, e):
     linear = (z - y * z) if positive else -y * z
     a = inv if positive else e * inv
     one_minus_a = e * inv if positive else inv
-    loss = linear + log1p_unit(e)
+    loss = linear + log1p_e
     residual = (1.0 - y) * a - y * one_minus_a
     return loss, residual, e * inv * inv
 
@@ -171,3 +241,22 @@ def sigmoid_derivative(z):
     e = exp_nonpositive(-abs(z))
     inv = 1.0 / (1.0 + e)
     return e * inv * inv
+
+
+
+@njit(**_EXACT_OPTIONS)
+def exp_for(dtype, x):
+    """exp_nonpositive(x) at the accuracy data of ``dtype`` (an array's .dtype) need:
+    the float32 twin for float32 (see _FLOAT32_ACCURACY), chosen at compile time."""
+    if is_float32(dtype):
+        return exp_nonpositive_float32(x)
+    return exp_nonpositive(x)
+
+
+@njit(**_EXACT_OPTIONS)
+def loss_residual_curvature_for(dtype, z, y, e):
+    """loss_residual_curvature_given_exp at the accuracy data of ``dtype`` need, given
+    e = exp_for(dtype, -|z|); see exp_for."""
+    if is_float32(dtype):
+        return loss_residual_curvature_given_exp_float32(z, y, e)
+    return loss_residual_curvature_given_exp(z, y, e)

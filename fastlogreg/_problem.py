@@ -137,7 +137,7 @@ class Problem:
                 z = X_chunk @ w
                 z += b
                 losses = np.empty_like(z)
-                _kernels.example_terms(z, losses, self.y, self.sample_weight, d, a, stop - a)
+                _kernels.example_terms(z, losses, self.y, self.sample_weight, d, a, stop - a, self.X.dtype)
                 loss += _kernels.loss_sum_checking_labels(losses, self.y, a, stop - a)
                 grad_out[:n] += X_chunk.T @ z
                 grad_out[n] += z.sum()

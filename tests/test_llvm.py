@@ -246,26 +246,28 @@ def test_prefer_512_bit_vectors_keeps_the_bits_and_marks_only_its_caller():
 
 
 @pytest.mark.skipif(not _has_avx512(), reason="the CPU has no AVX-512")
-def test_the_per_example_kernel_uses_512_bit_vectors():
-    assert "zmm" in _fresh_example_terms()
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_per_example_kernel_uses_512_bit_vectors(dtype):
+    assert "zmm" in _fresh_example_terms(dtype)
 
 
-def _fresh_example_terms():
-    """example_terms compiled afresh from its source (numba shows no code that it
-    loaded from its cache), called once; its assembly."""
+def _fresh_example_terms(dtype):
+    """example_terms for X of ``dtype`` compiled afresh from its source (numba shows no
+    code that it loaded from its cache), called once; its assembly."""
     from fastlogreg._kernels import example_terms
 
     kernel = njit(**dict(_config.TERMS_OPTIONS, cache=False))(example_terms.py_func)
     n = 64
     z, losses, y = np.zeros(n), np.empty(n), np.ones(n)
-    kernel(z, losses, y, np.empty(0), np.empty(0), 0, n)
+    kernel(z, losses, y, np.empty(0), np.empty(0), 0, n, np.dtype(dtype))
     return kernel.inspect_asm(kernel.signatures[0])
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 assembly")
-def test_the_per_example_kernel_converts_no_float_to_int():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_per_example_kernel_converts_no_float_to_int(dtype):
     """exp's 2^k is built from k's float64 bits (see _math.exp_nonpositive): an int(k)
     was converted lane by lane on CPUs without AVX-512 (Zen 3: 6.2 -> 5.0 ns per
     example), and by scalar code in the loop's remainder everywhere."""
-    asm = _fresh_example_terms()
+    asm = _fresh_example_terms(dtype)
     assert "cvttsd2si" not in asm and "cvttpd2qq" not in asm
