@@ -503,8 +503,8 @@ def example_terms(z, losses, y, s, d, start, count, dtype):
     accuracy (see _math._FLOAT32_ACCURACY), chosen at compile time.  Compiled without
     reassociation, with fused multiply-adds (_config.TERMS_OPTIONS).  One plain loop
     per case: a condition inside the loop keeps LLVM from vectorising it (measured:
-    17 ns instead of 2.6 ns per example).  Vectorised with 512-bit vectors where the CPU has them (see the
-    module docstring, "Vector width").
+    17 ns instead of 2.6 ns per example).  Vectorised with 512-bit vectors where the
+    CPU has them (see the module docstring, "Vector width").
 
     The exponentials come first, in a loop of their own (into losses, which the second
     loop reads and overwrites): one loop with exp, log1p and both divisions is a long

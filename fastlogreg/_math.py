@@ -82,6 +82,13 @@ def _exp_scaled(x, k, p):
 
 
 @njit(**_EXACT_OPTIONS)
+def _exp_series(r, r2, tail):
+    """e^r = 1 + r + r²/2 + r³/6 + r⁴/24 + tail (tail: Σ r^j / j! from j = 5), the
+    leading terms in steps of r², the 1 added last (see _SHORT_CHAINS)."""
+    return 1.0 + (r + r2 * (_pair(r, 0.5, 1.0 / 6.0) + r2 * _pair(r, 1.0 / 24.0, tail)))
+
+
+@njit(**_EXACT_OPTIONS)
 def exp_nonpositive(x):
     """e^x for x <= 0 (0 below -708), branch-free.
 
@@ -97,9 +104,7 @@ def exp_nonpositive(x):
     tail = (_pair(r, 1.0 / 120.0, 1.0 / 720.0) + r2 * _pair(r, 1.0 / 5040.0, 1.0 / 40320.0)) + r4 * (
         _pair(r, 1.0 / 362880.0, 1.0 / 3628800.0) + r2 * _pair(r, 1.0 / 39916800.0, 1.0 / 479001600.0)
     )
-    # the leading terms in steps of r², the 1 added last (see _SHORT_CHAINS)
-    p = 1.0 + (r + r2 * (_pair(r, 0.5, 1.0 / 6.0) + r2 * _pair(r, 1.0 / 24.0, tail)))
-    return _exp_scaled(x, k, p)
+    return _exp_scaled(x, k, _exp_series(r, r2, tail))
 
 
 @njit(**_EXACT_OPTIONS)
@@ -110,8 +115,7 @@ def exp_nonpositive_float32(x):
     k, r = _exp_reduced(x)
     r2 = r * r
     tail = _pair(r, 1.0 / 120.0, 1.0 / 720.0) + r2 * _pair(r, 1.0 / 5040.0, 1.0 / 40320.0)
-    p = 1.0 + (r + r2 * (_pair(r, 0.5, 1.0 / 6.0) + r2 * _pair(r, 1.0 / 24.0, tail)))
-    return _exp_scaled(x, k, p)
+    return _exp_scaled(x, k, _exp_series(r, r2, tail))
 
 
 @njit(**_EXACT_OPTIONS)
@@ -127,8 +131,10 @@ def _log1p_reduced(e):
 
 
 @njit(**_EXACT_OPTIONS)
-def _log1p_from_series(s, s2, series, upper):
-    """2 atanh(s) = 2s (1 + s² series), plus ln 2 on the upper form."""
+def _log1p_from_series(s, s2, s4, tail, upper):
+    """2 atanh(s) = 2s (1 + s²/3 + s⁴/5 + s⁶/7 + tail) (tail: Σ s^(2j) / (2j + 1) from
+    j = 4), plus ln 2 on the upper form."""
+    series = _pair(s2, 1.0 / 3.0, 1.0 / 5.0) + s4 * _pair(s2, 1.0 / 7.0, tail)
     two_s = 2.0 * s
     return (two_s + (two_s * s2) * series) + (_LN2 if upper else 0.0)
 
@@ -145,8 +151,7 @@ def log1p_unit(e):
     tail = (_pair(s2, 1.0 / 9.0, 1.0 / 11.0) + s4 * _pair(s2, 1.0 / 13.0, 1.0 / 15.0)) + (s4 * s4) * (
         _pair(s2, 1.0 / 17.0, 1.0 / 19.0) + s4 * (1.0 / 21.0)
     )
-    series = _pair(s2, 1.0 / 3.0, 1.0 / 5.0) + s4 * _pair(s2, 1.0 / 7.0, tail)
-    return _log1p_from_series(s, s2, series, upper)
+    return _log1p_from_series(s, s2, s4, tail, upper)
 
 
 @njit(**_EXACT_OPTIONS)
@@ -156,8 +161,7 @@ def log1p_unit_float32(e):
     s, upper = _log1p_reduced(e)
     s2 = s * s
     s4 = s2 * s2
-    series = _pair(s2, 1.0 / 3.0, 1.0 / 5.0) + s4 * _pair(s2, 1.0 / 7.0, _pair(s2, 1.0 / 9.0, 1.0 / 11.0))
-    return _log1p_from_series(s, s2, series, upper)
+    return _log1p_from_series(s, s2, s4, _pair(s2, 1.0 / 9.0, 1.0 / 11.0), upper)
 
 
 @njit(**_EXACT_OPTIONS)
