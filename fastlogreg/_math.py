@@ -216,13 +216,6 @@ def loss_residual_curvature_given_exp(z, y, e):
 
 
 @njit(**_EXACT_OPTIONS)
-def loss_residual_curvature_given_exp_float32(z, y, e):
-    """loss_residual_curvature_given_exp to float32 accuracy (see _FLOAT32_ACCURACY),
-    given e = exp_nonpositive_float32(-|z|)."""
-    return _loss_residual_curvature_given(z, y, e, log1p_unit_float32(e))
-
-
-@njit(**_EXACT_OPTIONS)
 def _loss_residual_curvature_given(z, y, e, log1p_e):
     """loss_residual_curvature(z, y) given e = e^-|z| and log1p_e = log(1 + e).
 
@@ -263,5 +256,5 @@ def loss_residual_curvature_for(dtype, z, y, e):
     """loss_residual_curvature_given_exp at the accuracy data of ``dtype`` need, given
     e = exp_for(dtype, -|z|); see exp_for."""
     if is_float32(dtype):
-        return loss_residual_curvature_given_exp_float32(z, y, e)
+        return _loss_residual_curvature_given(z, y, e, log1p_unit_float32(e))
     return loss_residual_curvature_given_exp(z, y, e)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from fastlogreg._math import (
+    _loss_residual_curvature_given,
     exp_for,
     exp_nonpositive,
     exp_nonpositive_float32,
@@ -12,7 +13,6 @@ from fastlogreg._math import (
     log1p_unit_float32,
     loss_residual_curvature_for,
     loss_residual_curvature_given_exp,
-    loss_residual_curvature_given_exp_float32,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -102,7 +102,7 @@ def test_the_terms_follow_the_dtype_in_jitted_and_python_code(dtype):
     z, y = 0.731, 1.0
     if dtype == np.float32:
         e = exp_nonpositive_float32(-z)
-        expected = loss_residual_curvature_given_exp_float32(z, y, e)
+        expected = _loss_residual_curvature_given(z, y, e, log1p_unit_float32(e))
     else:
         e = exp_nonpositive(-z)
         expected = loss_residual_curvature_given_exp(z, y, e)
