@@ -71,17 +71,19 @@ def table(results, machine):
     grad = values(results, "bench_kernels.CostAndGradient.track_fraction_of_read_bandwidth")
     grad_t = values(results, "bench_kernels.CostAndGradient.time_cost_and_gradient")
     numpy = values(results, "bench_kernels.CostAndGradient.track_speedup_over_numpy")
+    grad8 = values(results, "bench_kernels.CostAndGradientByteLabels.track_fraction_of_read_bandwidth")
     hvp = values(results, "bench_kernels.HessianVectorProduct.track_fraction_of_read_bandwidth")
     gram = values(results, "bench_kernels.GradientAndGram.track_fraction_of_matmul_speed")
     lines.append(
-        "| X | dtype | order | cost_and_gradient | of read bandwidth | vs NumPy form "
-        "| H·v of read bandwidth | gradient+Gram of matmul speed |"
+        "| X | dtype | order | cost_and_gradient | of read bandwidth | with uint8 labels "
+        "| vs NumPy form | H·v of read bandwidth | gradient+Gram of matmul speed |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for key in grad_t:
         lines.append(
             f"| {key[0]} | {key[1]} | {key[2]} | {fmt(grad_t.get(key), 'time')} | "
-            f"{fmt(grad.get(key), 'ratio')} | {fmt(numpy.get(key), 'ratio')}x | "
+            f"{fmt(grad.get(key), 'ratio')} | {fmt(grad8.get(key), 'ratio')} | "
+            f"{fmt(numpy.get(key), 'ratio')}x | "
             f"{fmt(hvp.get(key), 'ratio')} | {fmt(gram.get(key), 'ratio')} |"
         )
     lines.append("")

@@ -579,7 +579,7 @@ def _make_block(start, X, y, sample_weight, positive_class, class_weight):
                 f"the row block of X starting at row {start} has {X.shape[0]} rows but y's block "
                 f"has {y.shape[0]}: y must be chunked like X"
             )
-        y01 = (y == positive_class).astype(np.float64)
+        y01 = (y == positive_class).astype(np.uint8)  # one byte per label: see as_labels
         s = None
         if sample_weight is not None:
             s = _estimator._checked_sample_weight(sample_weight, X.shape[0])

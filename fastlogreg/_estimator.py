@@ -212,7 +212,8 @@ class _LogisticRegression:
             )
 
     def _encode_labels(self, y, m):
-        """(classes, y01): the two classes in sorted order and y as 0.0 / 1.0."""
+        """(classes, y01): the two classes in sorted order and y as 0 / 1 codes (uint8:
+        every pass over X reads one byte per label, see _validation.as_labels)."""
         y = _labels_1d(y, m)
         two = _encode_labels_fast_or_none(y)  # the usual y, in one pass
         if two is not None:
@@ -220,7 +221,7 @@ class _LogisticRegression:
         _check_label_values(y)
         classes, encoded = np.unique(y, return_inverse=True)  # sorts y: O(m log m)
         _check_classes(classes)
-        return classes, encoded.astype(np.float64)
+        return classes, encoded.astype(np.uint8)
 
     def _example_weights(self, sample_weight, y01, m):
         """Per-example weights, or None when every example weighs 1 (the kernels then
@@ -477,7 +478,7 @@ def _encode_labels_fast_or_none(y):
         return None  # long double: numba has none either
     else:
         codes_of = y.astype(dtype.newbyteorder("="), copy=False)  # numba: native order
-    y01 = np.empty(y.shape[0], dtype=np.float64)
+    y01 = np.empty(y.shape[0], dtype=np.uint8)
     two, low, high = two_class_codes(np.ascontiguousarray(codes_of), y01)
     if not two:
         return None

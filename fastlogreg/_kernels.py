@@ -493,6 +493,13 @@ def _prefetch_features(XT, j_start, j_stop, t0, count):
         prefetch_to_l2(XT, f, t0, head)
 
 
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _label(y, k):
+    """Label k as a float64: y holds float64 labels or uint8 ones (see
+    _validation.as_labels), the same values either way."""
+    return np.float64(y[k])
+
+
 @njit(**TERMS_OPTIONS)
 def example_terms(z, losses, y, s, d, start, count, dtype):
     """The per-example step of the loss and gradient, for examples start .. start+count.
@@ -522,21 +529,21 @@ def example_terms(z, losses, y, s, d, start, count, dtype):
     if weighted and want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
+            li, ri, ci = loss_residual_curvature_for(dtype, z[i], _label(y, k), losses[i])
             losses[i], z[i], d[k] = s[k] * li, s[k] * ri, s[k] * ci
     elif weighted:
         for i in range(count):
             k = _at(start, i)
-            li, ri, _ = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
+            li, ri, _ = loss_residual_curvature_for(dtype, z[i], _label(y, k), losses[i])
             losses[i], z[i] = s[k] * li, s[k] * ri
     elif want_d:
         for i in range(count):
             k = _at(start, i)
-            li, ri, ci = loss_residual_curvature_for(dtype, z[i], y[k], losses[i])
+            li, ri, ci = loss_residual_curvature_for(dtype, z[i], _label(y, k), losses[i])
             losses[i], z[i], d[k] = li, ri, ci
     else:
         for i in range(count):
-            li, ri, _ = loss_residual_curvature_for(dtype, z[i], y[_at(start, i)], losses[i])
+            li, ri, _ = loss_residual_curvature_for(dtype, z[i], _label(y, _at(start, i)), losses[i])
             losses[i], z[i] = li, ri
 
 
@@ -974,8 +981,8 @@ def count_outside(v, low, high):
 
 @njit(**JIT_OPTIONS)
 def two_class_codes(y, out):
-    """If the vector y (length >= 1) holds exactly two distinct values: out[i] = 1.0
-    where y[i] is the larger, 0.0 where it is the smaller, and (True, smaller, larger)
+    """If the vector y (length >= 1) holds exactly two distinct values: out[i] = 1
+    where y[i] is the larger, 0 where it is the smaller, and (True, smaller, larger)
     is returned; otherwise (False, y[0], y[0]) and out is left undefined.  A NaN is
     distinct from every value.  One pass after the first value that differs from
     y[0], branch-free (vectorised), no temporaries: the encoding of binary labels."""
@@ -991,8 +998,31 @@ def two_class_codes(y, out):
         v = y[i]
         is_high = v == high
         others += (not is_high) & (v != low)
-        out[i] = 1.0 if is_high else 0.0
+        out[i] = 1 if is_high else 0
     return others == 0, low, high
+
+
+@njit(**JIT_OPTIONS)
+def label_codes(y, out):
+    """out[i] = y[i] (integer labels narrowed to uint8); returns how many y[i] are not
+    0 or 1 (out then holds wrapped values and is not to be used).  One pass, no
+    temporaries: a check and then astype were two."""
+    bad = 0
+    for i in range(y.shape[0]):
+        v = y[i]
+        bad += (v < 0) | (v > 1)
+        out[i] = v
+    return bad
+
+
+@njit(**dict(JIT_OPTIONS, parallel=True))
+def label_codes_parallel(y, out):
+    """label_codes in 64 chunks, in parallel (a count: the same for any thread count)."""
+    chunk = (y.shape[0] + 63) // 64
+    bad = 0
+    for c in prange(64):
+        bad += label_codes(y[c * chunk:(c + 1) * chunk], out[c * chunk:(c + 1) * chunk])
+    return bad
 
 
 @njit(**dict(JIT_OPTIONS, parallel=True))

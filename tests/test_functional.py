@@ -216,6 +216,82 @@ def test_read_only_labels_and_weights(data):
     assert_array_equal(dw, expected[1])
 
 
+def _label_forms(y):
+    """y (float64 0/1 labels) as the integer and boolean arrays users pass."""
+    column = y.astype(np.int32).reshape(-1, 1)
+    read_only = y.astype(np.uint8)
+    read_only.flags.writeable = False
+    return {
+        "bool": y == 1.0, "uint8": y.astype(np.uint8), "int8": y.astype(np.int8),
+        "int64": y.astype(np.int64), "uint64": y.astype(np.uint64),
+        "big-endian int64": y.astype(">i8"), "strided int64": np.repeat(y.astype(np.int64), 2)[::2],
+        "(m, 1) int32": column, "read-only uint8": read_only, "list": y.astype(int).tolist(),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_integer_and_boolean_labels_give_the_same_bits(dtype, order):
+    # They are kept as one byte per label (see _validation.as_labels): the same values
+    # as float64 labels, so the same bits, in a parallel pass of several blocks.
+    X, y = make_data(m=40_000, n=10)
+    X = np.asarray(X, dtype=dtype, order=order)
+    w = np.linspace(-0.5, 0.5, 10)
+    s = np.linspace(0.5, 1.5, len(y))
+    expected = cost_and_gradient(X, y, w, 0.25)
+    expected_weighted = cost_and_gradient(X, y, w, 0.25, sample_weight=s)
+    expected_descent = gradient_descent(X, y, learning_rate=0.5, n_iter=3)
+    for name, labels in _label_forms(y).items():
+        before = np.array(labels, copy=True)
+        for got, want in [
+            (cost_and_gradient(X, labels, w, 0.25), expected),
+            (cost_and_gradient(X, labels, w, 0.25, sample_weight=s), expected_weighted),
+        ]:
+            assert got[0] == want[0] and got[2] == want[2], name
+            assert_array_equal(got[1], want[1], err_msg=name)
+        descent = gradient_descent(X, labels, learning_rate=0.5, n_iter=3)
+        assert_array_equal(descent.w, expected_descent.w, err_msg=name)
+        assert_array_equal(np.asarray(labels), before, err_msg=name)
+
+
+def test_labels_are_kept_in_one_byte_without_a_copy_where_possible():
+    from fastlogreg._problem import Problem
+
+    X, y = make_data()
+    for name, labels in _label_forms(y).items():
+        assert Problem(X, labels).y.dtype == np.uint8, name
+    codes = y.astype(np.uint8)
+    assert Problem(X, codes).y is codes
+    flags = y == 1.0
+    assert np.shares_memory(Problem(X, flags).y, flags)
+    assert Problem(X, y).y is y  # float64 labels as they are
+    assert Problem(X, y.astype(np.float32)).y.dtype == np.float64  # soft labels stay floats
+
+
+@pytest.mark.parametrize(
+    "dtype, bad, match",
+    [
+        (np.int64, 2, r"found 2 at index 20011"), (np.int64, -1, r"found -1 at index 20011"),
+        (np.uint16, 257, r"found 257 at index 20011"),  # 1 if narrowed without a check
+        (np.int8, -128, r"found -128 at index 20011"),
+        (np.uint8, 2, r"found 2 at index 20011"),  # checked by the pass that reads it
+    ],
+)
+def test_integer_labels_other_than_0_and_1_are_rejected(dtype, bad, match):
+    X, y = make_data(m=40_000, n=10)
+    labels = y.astype(dtype)
+    labels[20_011] = bad
+    before = labels.copy()
+    for call in (
+        lambda: cost(X, labels, np.zeros(10)),
+        lambda: cost_and_gradient(X, labels, np.ones(10), 0.5),
+        lambda: gradient_descent(X, labels, n_iter=2),
+    ):
+        with pytest.raises(ValueError, match="y must hold labels 0 or 1 .*" + match):
+            call()
+    assert_array_equal(labels, before)
+
+
 def test_integer_and_boolean_X_are_converted(data):
     X, y = data
     Xi = np.round(X * 3).astype(np.int32)

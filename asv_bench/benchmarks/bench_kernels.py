@@ -58,6 +58,29 @@ class CostAndGradient(_KernelData):
     track_speedup_over_numpy.unit = "x"
 
 
+class CostAndGradientByteLabels(_KernelData):
+    """CostAndGradient with the same labels as uint8, one byte per example beside X
+    instead of eight: the labels of LogisticRegression.fit, and of every call given
+    boolean or integer labels (see fastlogreg._validation.as_labels)."""
+
+    params = (SHAPE_NAMES, ["float64", "float32"], ["C", "F"])
+    param_names = ["shape", "dtype", "order"]
+    timeout = 600
+
+    def setup(self, shape, dtype, order):
+        super().setup(shape, dtype, order)
+        self.y = self.y.astype(np.uint8)
+        self.cost_and_gradient()  # compiles the uint8-label variant
+
+    def time_cost_and_gradient(self, shape, dtype, order):
+        self.cost_and_gradient()
+
+    def track_fraction_of_read_bandwidth(self, shape, dtype, order):
+        return median_ratio(make_read_pass(self.X), self.cost_and_gradient)
+
+    track_fraction_of_read_bandwidth.unit = "fraction"
+
+
 class HessianVectorProduct(_KernelData):
     """H v, one pass over X, with the Hessian weights from the last gradient pass."""
 
