@@ -591,3 +591,124 @@ def hessp_rows(typingctx, X, t0, count, u, u0, d, out, o):
         return total
 
     return sig, codegen
+
+
+
+def _gram_accumulators(n, lanes):
+    """gram_rows' vector accumulators for n features: one per feature j for the lanes
+    of its own block of features (row j of G there), one per feature and earlier
+    block (column j of G for that block's rows: G's upper triangle), and one per
+    block for the intercept's column."""
+    return n + sum(j // lanes for j in range(n)) + -(-n // lanes)
+
+
+def gram_rows_features(lanes):
+    """The feature counts n for which gram_rows keeps a tile's XᵀDX in registers, on a
+    CPU with float64 vectors of ``lanes`` lanes: its accumulators (_gram_accumulators)
+    and the row being added must fit the vector registers (32 with AVX-512, 16
+    without)."""
+    registers = 32 if lanes == 8 else 16
+    spare = 8  # the row's vectors, the same times d, a broadcast feature
+    return [n for n in range(1, 4 * lanes) if _gram_accumulators(n, lanes) <= registers - spare]
+
+
+@intrinsic
+def gram_rows_handles(typingctx, n):
+    """True if gram_rows handles rows of n features on the CPU numba compiles for (n
+    among gram_rows_features), as a constant test compiled into the caller."""
+    sig = types.boolean(n)
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.intp)
+        handled = cgutils.false_bit
+        for features in gram_rows_features(vector_lanes(context)):
+            equal = builder.icmp_signed("==", value, ir.Constant(value.type, features))
+            handled = builder.or_(handled, equal)
+        return handled
+
+    return sig, codegen
+
+
+@intrinsic
+def gram_rows(typingctx, X, t0, count, d, G):
+    """G[j, k] += Σ_i d_i x_ij x_ik for j <= k < n (the upper triangle; some entries
+    below it too) and G[j, n] += Σ_i d_i x_ij, over rows t0 .. t0+count of X (2-D
+    C-contiguous, float32 or float64; d_i = d[t0 + i]; d 1-D and G (n + 1, n + 1),
+    float64, C-contiguous), if X's n features are among gram_rows_features: then
+    returns True, else False and leaves G as it is.
+
+    Each row is read once, in blocks of ``lanes`` features, and each block multiplied
+    by d_i.  Each feature j, broadcast across a vector, is multiplied with its own
+    block (row j of G there) and with each earlier block (column j of G for that
+    block's rows), so that no vector of sums covers the empty lanes of a short last
+    block (10 features in 8 lanes: 14 multiply-adds per row, not 22).  The sums stay
+    in registers across the tile and are added to G at its end.  The Gram update of
+    numba's loops transposes the tile first, then sums one row of G at a time from the
+    transposed tile, loading and storing the sums once per pass."""
+    sig = types.boolean(X, t0, count, d, G)
+
+    def codegen(context, builder, signature, args):
+        x_type, _, _, d_type, g_type = signature.args
+        lanes = vector_lanes(context)
+        vc = _VectorCode(context, builder, x_type.dtype, lanes)
+        xa = context.make_array(x_type)(context, builder, args[0])
+        first_row, n_rows = _intp_args(context, builder, signature, args, (1, 2))
+        n = builder.extract_value(xa.shape, 1)
+        x_row_stride = builder.extract_value(xa.strides, 0)
+        x_start = vc.address(xa, first_row)
+        d_data = builder.ptrtoint(context.make_array(d_type)(context, builder, args[3]).data, vc.intp)
+        d_at = vc.add(d_data, vc.scaled(first_row, 8))
+        ga = context.make_array(g_type)(context, builder, args[4])
+        index_type = ir.VectorType(vc.i32, lanes)
+        handled = cgutils.alloca_once_value(builder, cgutils.false_bit)
+
+        def slot():  # a stack slot that LLVM promotes to a register
+            return cgutils.alloca_once_value(builder, vc.zero_d)
+
+        def add_lanes(vector, first_row_of_g, column, valid):
+            """G[first_row_of_g + l, column] += lane l of vector, for l < valid."""
+            for lane in range(valid):
+                address = vc.add(vc.address(ga, vc.const(first_row_of_g + lane)), vc.const(column * 8))
+                pointer = builder.inttoptr(address, vc.double.as_pointer())
+                value = builder.extract_element(vector, ir.Constant(vc.i32, lane))
+                builder.store(builder.fadd(builder.load(pointer), value), pointer)
+
+        for features in gram_rows_features(lanes):
+            with builder.if_then(builder.icmp_signed("==", n, vc.const(features))):
+                builder.store(cgutils.true_bit, handled)
+                blocks = -(-features // lanes)
+                valid = [min(lanes, features - b * lanes) for b in range(blocks)]
+                masks = [vc.all_lanes if v == lanes else vc.lanes_below(vc.const(0), vc.const(v))
+                         for v in valid]
+                own = [slot() for _ in range(features)]  # row j of G, in j's block
+                earlier = [[slot() for _ in range(j // lanes)] for j in range(features)]  # column j
+                intercept = [slot() for _ in range(blocks)]
+                with cgutils.for_range(builder, n_rows) as loop:
+                    i = loop.index
+                    row = vc.add(x_start, builder.mul(i, x_row_stride))
+                    xs = [vc.load_x(vc.add(row, vc.const(b * lanes * vc.itemsize)), masks[b])
+                          for b in range(blocks)]
+                    weight = vc.splat(vc.load_scalar(vc.add(d_at, vc.scaled(i, 8))), vc.vd)
+                    weighted = [builder.fmul(x, weight) for x in xs]
+                    for b in range(blocks):
+                        builder.store(builder.fadd(builder.load(intercept[b]), weighted[b]), intercept[b])
+                    for j in range(features):
+                        source = xs[j // lanes]
+                        lane_j = ir.Constant(index_type, [j % lanes] * lanes)
+                        x_j = builder.shuffle_vector(source, source, lane_j)
+                        targets = [(own[j], weighted[j // lanes])]
+                        targets += [(earlier[j][b], weighted[b]) for b in range(j // lanes)]
+                        for accumulator, block in targets:
+                            builder.store(vc.fma(x_j, block, builder.load(accumulator)), accumulator)
+                for j in range(features):
+                    b = j // lanes
+                    address = vc.add(vc.address(ga, vc.const(j)), vc.const(b * lanes * 8))
+                    total = builder.fadd(vc.load_d(address, masks[b]), builder.load(own[j]))
+                    vc.store_d(total, address, masks[b])
+                    for earlier_block, accumulator in enumerate(earlier[j]):
+                        add_lanes(builder.load(accumulator), earlier_block * lanes, j, lanes)
+                for b in range(blocks):
+                    add_lanes(builder.load(intercept[b]), b * lanes, features, valid[b])
+        return builder.load(handled)
+
+    return sig, codegen

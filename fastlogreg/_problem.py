@@ -228,9 +228,7 @@ def _gram_workspace(m, n, itemsize, colmajor):
     """(tile, block_rows, margins scratch, partials, per-block Gram matrices, scratch for
     transposed tiles) of the Gram kernel: at most GRAM_MAX_BLOCKS blocks (each block
     keeps an (n + 1)² matrix)."""
-    tile, block_rows, n_blocks = _kernels.plan_blocks(
-        m, n, itemsize, colmajor, _config.GRAM_MAX_BLOCKS, False
-    )
+    tile, block_rows, n_blocks = _kernels.gram_plan(m, n, itemsize, colmajor)
     z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
     grams = np.empty((n_blocks, n + 1, n + 1))
     transposed_tiles = np.empty((n_blocks, 0, 0) if colmajor else (n_blocks, n, tile))

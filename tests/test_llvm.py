@@ -15,7 +15,7 @@ from numba import njit, types
 from numpy.testing import assert_allclose
 
 from fastlogreg import _config, _llvm
-from fastlogreg._llvm import accumulate_rows, hessp_rows, margins_rows, prefer_512_bit_vectors
+from fastlogreg._llvm import accumulate_rows, gram_rows, hessp_rows, margins_rows, prefer_512_bit_vectors
 from fastlogreg._math import log1pexp, sigmoid
 
 FEATURES = [1, 2, 7, 8, 9, 10, 16, 17, 31, 32, 33, 64, 100]
@@ -165,6 +165,75 @@ def test_no_read_past_the_last_row(kernels, dtype, n):
     total = _hessp(X, 0, 21, u, 0.0, d, hv, 0)
     assert_allclose(hv[0, :n], X.sum(axis=1) @ X)
     assert_allclose(total, X.sum())
+    del X, d
+    buffer.close()
+    d_buffer.close()
+
+
+_GRAM_WRAPPERS = {}
+
+
+@pytest.fixture(params=[4, 8])
+def gram_kernel(request, monkeypatch):
+    """(lanes, a caller of gram_rows built for vectors of that many float64 lanes)."""
+    lanes = request.param
+    monkeypatch.setattr(_llvm, "vector_lanes", lambda context: lanes)
+    if lanes not in _GRAM_WRAPPERS:
+
+        @njit
+        def gram(X, t0, count, d, G):
+            return gram_rows(X, t0, count, d, G)
+
+        _GRAM_WRAPPERS[lanes] = gram
+    return lanes, _GRAM_WRAPPERS[lanes]
+
+
+def test_gram_rows_features_fit_the_vector_registers():
+    # 10 features in 8 lanes: 10 rows, 2 columns for the first block, 2 intercept blocks
+    assert _llvm._gram_accumulators(10, 8) == 14
+    assert _llvm._gram_accumulators(5, 4) == 8
+    assert _llvm.gram_rows_features(8) == list(range(1, 16))  # 32 registers, 8 spare
+    assert _llvm.gram_rows_features(4) == [1, 2, 3, 4, 5]  # 16 registers
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", list(range(1, 18)))
+def test_gram_rows_adds_the_weighted_gram_matrix(gram_kernel, dtype, n):
+    lanes, gram = gram_kernel
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((80, n)).astype(dtype)
+    before = X.copy()
+    d = rng.random(80)
+    for t0, count in ((0, 0), (3, 1), (3, 8), (5, 63), (0, 80)):
+        G = rng.standard_normal((n + 1, n + 1))
+        start = G.copy()
+        handled = gram(X, t0, count, d, G)
+        assert handled == (n in _llvm.gram_rows_features(lanes))
+        if not handled:  # left to numba's loops, G untouched
+            np.testing.assert_array_equal(G, start)
+            continue
+        rows, weights = X[t0:t0 + count].astype(np.float64), d[t0:t0 + count]
+        expected = start.copy()
+        expected[:n, :n] += rows.T @ (weights[:, None] * rows)
+        expected[:n, n] += weights @ rows
+        upper = np.triu_indices(n + 1)
+        assert_allclose(G[upper], expected[upper], rtol=1e-13, atol=1e-12)
+        np.testing.assert_array_equal(G[n], start[n])  # the last row is the caller's
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="guard page through Linux mprotect")
+@pytest.mark.parametrize("n", [3, 10])
+def test_gram_rows_reads_nothing_past_the_last_row(gram_kernel, n):
+    _, gram = gram_kernel
+    X, buffer = _array_ending_at_a_guard_page((21, n), np.float32)
+    X[:] = np.arange(21 * n).reshape(21, n) % 7
+    d, d_buffer = _array_ending_at_a_guard_page((21,), np.float64)
+    d[:] = 1.0
+    G = np.zeros((n + 1, n + 1))
+    if gram(X, 0, 21, d, G):
+        rows = X.astype(np.float64)
+        assert_allclose(np.triu(G[:n, :n]), np.triu(rows.T @ rows))
     del X, d
     buffer.close()
     d_buffer.close()

@@ -95,7 +95,10 @@ def gram_path(request, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("m, n", [(1, 1), (5, 3), (130, 9), (70, 1), (2049, 8), (4100, 13), (700, 40)])
+@pytest.mark.parametrize(
+    "m, n",
+    [(1, 1), (5, 3), (130, 9), (70, 1), (2049, 8), (300, 11), (300, 12), (4100, 13), (700, 40), (70_000, 10)],
+)
 def test_gram_matches_numpy_on_every_path(gram_path, dtype, order, weighted, m, n):
     """Both paths, every tile remainder (row-major tiles of 128 rows, column-major up
     to 2048), features in blocks of 8, 4 and 1: the fused gradient + Gram pass and the
