@@ -811,8 +811,9 @@ def gram_register_rows(n, colmajor):
     prefetch the next tile.  Other tiles
     are transposed into a scratch, which should stay small, and are not prefetched:
     the transposition reads the tile from cache.  Measured in one process, 11 rounds,
-    AMD EPYC Zen 5 (loss, gradient and Gram matrix, time with ÷ without): 4e6 x 10 C
-    float64 0.68, float32 0.85; 1e6 x 5 float64 0.79, float32 0.89."""
+    AMD EPYC Zen 5 (the loss + gradient + Gram pass with gram_rows, these tiles and
+    prefetch ÷ 128-row tiles without): 4e6 x 10 float64 0.875, float32 0.95; 2e6 x 15
+    1.00 and 0.77; 1e6 x 5 1.01 and 0.93."""
     return not colmajor and gram_rows_handles(n)
 
 

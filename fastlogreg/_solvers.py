@@ -493,7 +493,12 @@ SOLVERS = {
 # few features, or a small problem (its ~5 iterations then beat L-BFGS's dozens of
 # passes).  Measured on 1e6 x 100: one XᵀDX (1e10 flops) costs more than L-BFGS's
 # whole fit.  L-BFGS otherwise, and without a penalty (where the Hessian of separable
-# data is singular).
+# data is singular).  Measured on 4e6 x 10, each solver at its loosest tolerance within
+# 1e-9 of the optimum (AMD EPYC Zen 5, one process, medians of 5, after _llvm.gram_rows):
+# well-conditioned features, Newton-Cholesky 53.5 ms (float64 C) and 60.0 ms (float32
+# C) against L-BFGS's 59.0 and 40.1 ms, F order 93.1 against 74.3 ms; correlated ones
+# (x_j = z_0 + 0.05 z_j), 83.3 ms against 252.5 ms (L-BFGS: 21 iterations), 1e6 x 10
+# 20.2 against 73.3 ms, 1e6 x 3 6.7 against 32.0 ms.
 NEWTON_CHOLESKY_MAX_FEATURES = 10
 NEWTON_CHOLESKY_MAX_FLOPS = 5e7  # m n² of one XᵀDX
 
