@@ -876,7 +876,8 @@ def _weight_sum(d, d0, count):
 @njit(**REDUCTION_OPTIONS)
 def _gram_block(k, X, colmajor, u, u0, fused, y, s, d, tile, block_rows, z, partials, grams, xt):
     """Block k: grams[k] = the upper triangle of Σ d_i [x_i, 1]ᵀ[x_i, 1] over the block
-    (xt[k]: a scratch of (n, tile) float64 for row-major X, see _gram_tile).
+    (xt[k]: a scratch of (n, tile) float64 for the row-major tiles that _llvm.gram_rows
+    does not take, empty otherwise; see _gram_tile).
     With ``fused``, first the LOSS_GRAD pass's work on each tile (partials[k], and d
     written), so that X is read from memory once for the gradient and the Gram matrix."""
     m = _n_rows(X, colmajor)
@@ -884,7 +885,7 @@ def _gram_block(k, X, colmajor, u, u0, fused, y, s, d, tile, block_rows, z, part
     partials[k, :] = 0.0
     G = grams[k]
     G[:, :] = 0.0
-    xt_k = xt[k]  # scratch for a transposed row-major tile (empty for X.T)
+    xt_k = xt[k]  # scratch for a transposed row-major tile (empty if none is transposed)
     zt = z[k, :tile]
     losses = z[k, tile:]
     r_total = 0.0

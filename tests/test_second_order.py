@@ -129,6 +129,29 @@ def test_gram_matches_numpy_on_every_path(gram_path, dtype, order, weighted, m, 
     assert_allclose(G_given, Xt.T @ (d_given[:, None] * Xt), rtol=1e-11, atol=1e-12 * m)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n", [3, 10, 40])
+def test_gram_workspace_transposes_only_the_tiles_gram_rows_does_not_take(gram_path, order, n):
+    """The scratch for transposed tiles is (n, tile) per block for row-major rows that
+    _llvm.gram_rows leaves to the transposing path, and empty otherwise (column-major X
+    and the rows gram_rows sums in registers), so that it costs no memory for them."""
+    from fastlogreg import _kernels
+
+    X, y = make_data(m=3000, n=n, seed=n)
+    X = np.asarray(X, order=order)
+    problem = Problem(X, y)
+    problem.loss_grad_gram(np.zeros(n), 0.0, np.empty(len(y)), np.empty((n + 1, n + 1)))
+    if gram_path == "blas":
+        assert problem._gram_workspace is None
+        return
+    tile, _, _, _, grams, transposed_tiles = problem._gram_workspace
+    transposed = order == "C" and not _kernels.gram_register_rows(n, False)
+    expected = (len(grams), n, tile) if transposed else (len(grams), 0, 0)
+    assert transposed_tiles.shape == expected
+    if n == 40 and order == "C":
+        assert transposed  # more features than gram_rows takes on any CPU
+
+
 def test_gram_kernel_gives_the_same_bits_for_any_thread_count():
     import numba
 
