@@ -99,8 +99,8 @@ work on rows in cache.
 
 The Gram matrix Xᵀ D X of a Newton step (up to _config.GRAM_KERNEL_MAX_FEATURES
 features) is built by the same blocks and tiles, fused with the gradient pass: per
-tile, one row of the upper triangle per feature, from X.T or from the tile
-transposed into a scratch (see _gram_tile); row-major rows of up to 15 features (5
+tile, the upper triangle in blocks of 4 x 4 features, from X.T or from the tile
+transposed into a scratch (see _gram_tile, _gram_features); row-major rows of up to 15 features (5
 without AVX-512) go through _llvm.gram_rows instead, which keeps the tile's sums in
 registers, in the register kernels' long tiles (see gram_register_rows).
 
@@ -597,7 +597,7 @@ def _accumulate_tile(X, colmajor, t0, count, r, out, o, next_count):
     the next_count rows after this one: for X.T feature by feature as it goes, for
     long row-major rows row by row (see _next_tile_rows)."""
     if colmajor:
-        _accumulate_colmajor(X, t0, count, r, out, o, 0, t0 + count, next_count)
+        _accumulate_colmajor(X, t0, count, r, out, o, t0 + count, next_count)
     else:
         _accumulate_rowmajor(X, t0, count, r, out, o, next_count)
 
@@ -674,15 +674,14 @@ def _accumulate_rowmajor_spread(X, t0, count, r, out, o, next_count):
 
 
 @njit(**REDUCTION_OPTIONS)
-def _accumulate_colmajor(X, t0, count, r, out, o, j0, next_t0, next_count):
-    # out[o, j] for j0 <= j < n: the gradient update (j0 = 0) and, from j0 = j, row j
-    # of the Gram matrix's upper triangle (_gram_features).  Eight (then four, then
+def _accumulate_colmajor(X, t0, count, r, out, o, next_t0, next_count):
+    # out[o, j] += Σ_i r_i X[j, t0 + i]: the gradient update.  Eight (then four, then
     # one) features per pass over the tile's residuals; with each, the same features'
     # segments of the next tile (rows next_t0 .. next_t0+next_count, none if 0) are
     # prefetched, so that reading it from memory overlaps this update and the next
     # tile's per-example terms.
     n = X.shape[0]
-    j = j0
+    j = 0
     while j + 8 <= n:
         _prefetch_features(X, j, j + 8, next_t0, next_count)
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -825,17 +824,18 @@ def gram_plan(m, n, itemsize, colmajor):
 
 
 @njit(**REDUCTION_OPTIONS)
-def _gram_tile(X, colmajor, t0, count, d, coef, xt, G):
+def _gram_tile(X, colmajor, t0, count, d, xt, G):
     """G[j, k] += Σ_i d_i x_ij x_ik over the tile, for k >= j (the upper triangle), and
     the intercept's row G[j, n] += Σ_i d_i x_ij, G[n, n] += Σ_i d_i.  Short row-major
     rows go through _llvm.gram_rows (G's sums in registers; measured in one process,
     11 rounds, AMD EPYC Zen 5, with gram_register_rows' tiles, the loss + gradient +
     Gram pass took 0.47-0.51 of the time of the transposed tiles on 4e6 x 10 and
-    2e6 x 15, 0.62-0.66 on 1e6 x 5).  Other row-major tiles are first transposed into
-    xt: for a few features, a row of G per feature of a transposed tile is 4x faster
-    than updating G row by row in numba's loops (measured on 4e6 x 10)."""
+    2e6 x 15, 0.62-0.66 on 1e6 x 5, with _gram_features' updates as they were before
+    its 4 x 4 blocks).  Other row-major tiles are first transposed into xt: for a few
+    features, a row of G per feature of a transposed tile was 4x faster than updating
+    G row by row in numba's loops (measured on 4e6 x 10)."""
     if colmajor:
-        _gram_features(X, t0, count, d, t0, coef, G)
+        _gram_features(X, t0, count, d, t0, G)
     elif gram_rows(X, t0, count, d, G):  # short rows: G's sums in registers
         G[X.shape[1], X.shape[1]] += _weight_sum(d, t0, count)
     else:
@@ -844,24 +844,87 @@ def _gram_tile(X, colmajor, t0, count, d, coef, xt, G):
             row = _at(t0, i)
             for j in range(n):
                 xt[j, i] = X[row, j]
-        _gram_features(xt, 0, count, d, t0, coef, G)
+        _gram_features(xt, 0, count, d, t0, G)
 
 
 @njit(**REDUCTION_OPTIONS)
-def _gram_features(A, a0, count, d, d0, coef, G):
+def _gram_features(A, a0, count, d, d0, G):
     """_gram_tile's update, from A: one feature per row (X.T, or a transposed tile),
-    examples a0 .. a0+count; their Hessian weights are d[d0 .. d0+count].  Row j of G is
-    an update like the gradient's, with coefficients d_i x_ij (in coef)."""
+    examples a0 .. a0+count; their Hessian weights are d[d0 .. d0+count].  The upper
+    triangle goes in blocks of 4 x 4 features (_gram_block_4x4), each one sweep over
+    the tile that reads its 8 features' segments once for 16 multiply-adds per
+    example.  Against the rows of G one at a time (per feature j, d_i x_ij into a
+    scratch, then an update like the gradient's over features j .. n: two loads per
+    multiply-add, and single-feature sweeps for the last few), measured in one
+    process, 9 rounds, AMD EPYC Zen 5, the loss + gradient + Gram pass, time with ÷
+    without: column-major 4e6 x 10 float64 0.80, float32 0.82-0.87, 2e6 x 15 0.68-0.75
+    and 0.75-0.82, 1e6 x 40 0.58-0.59 and 0.68-0.73 (compiled for AVX2 instead, numba's
+    target znver2: 0.58 to 0.88); row-major 1e6 x 40 and 1e6 x 20 (transposed tiles)
+    0.79 to 1.10, mostly 0.85-0.93.  LogisticRegression.fit with Newton-Cholesky on
+    column-major X, 3 iterations: 4e6 x 10 float64 82.1 -> 58.8 ms (row-major: 55 ms),
+    float32 69.7 -> 56.6 ms; 2e6 x 15 71.8 -> 46.9 ms."""
     n = G.shape[0] - 1
-    for j in range(n):
-        for i in range(count):
-            coef[i] = d[_at(d0, i)] * A[j, _at(a0, i)]
-        cross = 0.0
-        for i in range(count):
-            cross += coef[i]
-        G[j, n] += cross
-        _accumulate_colmajor(A, a0, count, coef, G, j, j, 0, 0)
+    for j0 in range(0, n, 4):
+        for k0 in range(j0, n, 4):
+            _gram_block_4x4(A, a0, count, d, d0, j0, k0, G)
     G[n, n] += _weight_sum(d, d0, count)
+
+
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def _feature_in_block(j, n):
+    """Feature j of a block of 4, or the last feature n - 1 past the end: a block at the
+    end of the features reads that one again (from cache) instead of a loop of its own
+    for fewer than 4, and its sums there are dropped."""
+    return min(j, n - 1)
+
+
+@njit(**REDUCTION_OPTIONS)
+def _gram_block_4x4(A, a0, count, d, d0, j0, k0, G):
+    """G[j, k] += Σ_i d_i A[j, a0 + i] A[k, a0 + i] for features j0 <= j < j0 + 4 and
+    k0 <= k < k0 + 4 (k0 >= j0) on or above the diagonal and below n, plus the
+    intercept's column G[j, n] += Σ_i d_i A[j, a0 + i] for a diagonal block (k0 = j0).
+    The 16 sums and 4 cross sums stay in vector registers across the sweep."""
+    n = G.shape[0] - 1
+    j_0, j_1, j_2, j_3 = j0, _feature_in_block(j0 + 1, n), _feature_in_block(j0 + 2, n), \
+        _feature_in_block(j0 + 3, n)
+    k_0, k_1, k_2, k_3 = k0, _feature_in_block(k0 + 1, n), _feature_in_block(k0 + 2, n), \
+        _feature_in_block(k0 + 3, n)
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    for i in range(count):
+        a = _at(a0, i)
+        di = d[_at(d0, i)]
+        x0, x1, x2, x3 = di * A[j_0, a], di * A[j_1, a], di * A[j_2, a], di * A[j_3, a]
+        y0, y1, y2, y3 = A[k_0, a], A[k_1, a], A[k_2, a], A[k_3, a]
+        c0 += x0
+        c1 += x1
+        c2 += x2
+        c3 += x3
+        s00 += x0 * y0
+        s01 += x0 * y1
+        s02 += x0 * y2
+        s03 += x0 * y3
+        s10 += x1 * y0
+        s11 += x1 * y1
+        s12 += x1 * y2
+        s13 += x1 * y3
+        s20 += x2 * y0
+        s21 += x2 * y1
+        s22 += x2 * y2
+        s23 += x2 * y3
+        s30 += x3 * y0
+        s31 += x3 * y1
+        s32 += x3 * y2
+        s33 += x3 * y3
+    sums = ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23), (s30, s31, s32, s33))
+    cross = (c0, c1, c2, c3)
+    for t in range(min(4, n - j0)):
+        j = j0 + t
+        if k0 == j0:
+            G[j, n] += cross[t]
+        for v in range(max(0, j - k0), min(4, n - k0)):
+            G[j, k0 + v] += sums[t][v]
 
 
 @njit(**dict(REDUCTION_OPTIONS, inline="always"))
@@ -901,7 +964,7 @@ def _gram_block(k, X, colmajor, u, u0, fused, y, s, d, tile, block_rows, z, part
             )
             r_total += r_sum
             loss_total += loss_sum
-        _gram_tile(X, colmajor, t0, count, d, losses, xt_k, G)  # losses: free again
+        _gram_tile(X, colmajor, t0, count, d, xt_k, G)
     partials[k, n] = r_total
     partials[k, n + 1] = loss_total
 
