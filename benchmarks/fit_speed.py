@@ -12,6 +12,8 @@ rounds (one fit of each contender per round).
     python benchmarks/fit_speed.py --shape 500 10 --repeat 21       # the small problem
     python benchmarks/fit_speed.py --shape 200000 100 --column-scales 0.1 10 --column-shift 5
                                                   # features neither scaled nor centred
+    python benchmarks/fit_speed.py --shape 4000000 10 --order F --dtype float32 --only-fastlogreg
+                                                  # fastlogreg's solvers against each other
 
 Data: asv_bench/benchmarks/common.py's seeded synthetic problem (the same as asv's).
 """
@@ -36,12 +38,14 @@ def objective(X, y, coef, intercept, C):
     return 0.5 * float(coef @ coef) + C * float(np.sum(np.logaddexp(0.0, z) - y * z))
 
 
-def contenders(C, m):
+def contenders(C, m, only_fastlogreg=False):
     yield "fastlogreg auto", lambda tol: LogisticRegression(C=C, tol=tol, max_iter=1000)
-    for solver in ("lbfgs", "newton-cg"):
+    for solver in ("lbfgs", "newton-cg", "newton-cholesky"):
         yield f"fastlogreg {solver}", lambda tol, s=solver: LogisticRegression(
             C=C, tol=tol, max_iter=1000, solver=s
         )
+    if only_fastlogreg:
+        return
     try:
         from sklearn.linear_model import LogisticRegression as Sk
 
@@ -76,6 +80,8 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shape", nargs=2, type=int, default=list(SHAPES["1e6x100"]), metavar=("M", "N"))
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--order", choices=["C", "F"], default="C", help="memory order of X")
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument(
         "--gap", type=float, default=1e-9, help="relative objective gap that counts as reached"
@@ -93,10 +99,13 @@ def main(argv=None):
         "--settle", type=float, default=_bench.SETTLE_SECONDS,
         help="idle seconds before each timed fit (lets BLAS threads stop spinning; default %(default)s)",
     )
+    parser.add_argument(
+        "--only-fastlogreg", action="store_true", help="time fastlogreg's solvers only"
+    )
     args = parser.parse_args(argv)
 
     m, n = args.shape
-    X, y, _ = classification_data((m, n), "float64", "C", seed=0)
+    X, y, _ = classification_data((m, n), args.dtype, args.order, seed=0)
     unstandardise(X, args.column_scales, args.column_shift)
     C = args.C
     reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=100).fit(X, y)
@@ -105,11 +114,12 @@ def main(argv=None):
     if args.column_scales or args.column_shift:
         low, high = args.column_scales or (1, 1)
         columns = f" (features scaled by {low:g} to {high:g}, shifted by up to ±{args.column_shift:g})"
-    print(f"X {m} x {n} float64{columns}, C={C}; f* = {f_star:.12g}; reached = within {args.gap:g} relative")
+    print(f"X {m} x {n} {args.dtype} {args.order}-ordered{columns}, C={C}; f* = {f_star:.12g}; "
+          f"reached = within {args.gap:g} relative")
     header = f"{'contender':<26} {'tol':>7} {'iterations':>10} {'passes':>6} {'median ms':>10} {'gap':>10}"
     print(f"{header} {'÷ fastlogreg auto':>18}")
     chosen = {}
-    for name, make in contenders(C, m):
+    for name, make in contenders(C, m, args.only_fastlogreg):
         for tol in TOLS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -183,7 +183,7 @@ def test_fit_speed_script_on_unstandardised_features(capsys):
     module["main"](["--shape", "400", "4", "--column-scales", "0.1", "10", "--column-shift", "5",
                     "--repeat", "1", "--settle", "0"])
     out = capsys.readouterr().out
-    assert "X 400 x 4 float64 (features scaled by 0.1 to 10, shifted by up to ±5)" in out
+    assert "X 400 x 4 float64 C-ordered (features scaled by 0.1 to 10, shifted by up to ±5)" in out
     rows = {line.split("  ")[0].strip(): line.split() for line in out.splitlines()[2:] if "x" in line[-2:]}
     assert rows["fastlogreg auto"][-1] == "1.00x"
     for name in ("fastlogreg lbfgs", "sklearn lbfgs"):
@@ -191,6 +191,16 @@ def test_fit_speed_script_on_unstandardised_features(capsys):
         assert float(tol) > 0 and int(iterations) > 0
     assert int(rows["fastlogreg lbfgs"][4]) > int(rows["fastlogreg lbfgs"][3])  # a pass per evaluation
     assert rows["sklearn lbfgs"][4] == "n/a"
+
+
+def test_fit_speed_script_times_fastlogregs_solvers_alone_on_float32_column_major_X(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "fit_speed.py"))
+    module["main"](["--shape", "400", "4", "--dtype", "float32", "--order", "F", "--only-fastlogreg",
+                    "--repeat", "1", "--settle", "0"])
+    out = capsys.readouterr().out
+    assert out.startswith("X 400 x 4 float32 F-ordered, C=1.0; f* = ")
+    rows = {line.split("  ")[0].strip() for line in out.splitlines()[2:] if "x" in line[-2:]}
+    assert rows == {f"fastlogreg {solver}" for solver in ("auto", "lbfgs", "newton-cg", "newton-cholesky")}
 
 
 def test_passes_to_optimum_script(capsys):
