@@ -498,7 +498,11 @@ SOLVERS = {
 # well-conditioned features, Newton-Cholesky 53.5 ms (float64 C) and 60.0 ms (float32
 # C) against L-BFGS's 59.0 and 40.1 ms, F order 93.1 against 74.3 ms; correlated ones
 # (x_j = z_0 + 0.05 z_j), 83.3 ms against 252.5 ms (L-BFGS: 21 iterations), 1e6 x 10
-# 20.2 against 73.3 ms, 1e6 x 3 6.7 against 32.0 ms.
+# 20.2 against 73.3 ms, 1e6 x 3 6.7 against 32.0 ms.  F order after _kernels'
+# 4 x 4-blocked Gram update (benchmarks/fit_speed.py --shape 4000000 10 --order F
+# --only-fastlogreg --repeat 11; a noisy spell: auto and newton-cholesky, the same fits,
+# differed by up to 18%): float64 78.5-79.6 ms against L-BFGS's 85.0; float32, where
+# Newton-Cholesky needs 4 iterations, 92.9-109.7 against 77.4 ms.
 NEWTON_CHOLESKY_MAX_FEATURES = 10
 NEWTON_CHOLESKY_MAX_FLOPS = 5e7  # m n² of one XᵀDX
 
