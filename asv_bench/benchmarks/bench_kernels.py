@@ -126,9 +126,11 @@ class GradientAndGram(_KernelData):
 
 
 class ThreadScaling(_KernelData):
-    """The same kernel at 1 and 2 threads (2 threads ÷ 1 thread shows the scaling)."""
+    """The same kernel at 1 and 2 threads (2 threads ÷ 1 thread shows the scaling);
+    float32 too, whose passes do the same work per example on half the bytes (on
+    4e6 x 10, the shape most bound by the per-example work)."""
 
-    params = (SHAPE_NAMES, ["float64"], ["C"], [1, 2])
+    params = (SHAPE_NAMES, ["float64", "float32"], ["C"], [1, 2])
     param_names = ["shape", "dtype", "order", "threads"]
     timeout = 600
 
