@@ -100,9 +100,10 @@ work on rows in cache.
 The Gram matrix Xᵀ D X of a Newton step (up to _config.GRAM_KERNEL_MAX_FEATURES
 features) is built by the same blocks and tiles, fused with the gradient pass: per
 tile, the upper triangle in blocks of 4 x 4 features, from X.T or from the tile
-transposed into a scratch (see _gram_tile, _gram_features); row-major rows of up to 15 features (5
-without AVX-512) go through _llvm.gram_rows instead, which keeps the tile's sums in
-registers, in the register kernels' long tiles (see gram_register_rows).
+transposed into a scratch (see _gram_tile, _gram_features); row-major rows of up to
+15 features (5 without AVX-512) go through _llvm.gram_rows instead, which keeps the
+tile's sums in registers, in the register kernels' long tiles (see
+gram_register_rows).
 
 Every kernel returns *sums* over examples; the callers divide.
 
