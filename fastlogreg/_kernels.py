@@ -840,11 +840,19 @@ def _gram_tile(X, colmajor, t0, count, d, xt, G):
     elif gram_rows(X, t0, count, d, G):  # short rows: G's sums in registers
         G[X.shape[1], X.shape[1]] += _weight_sum(d, t0, count)
     else:
+        # feature by feature: contiguous stores into xt, the tile's rows read with a
+        # stride from cache.  Row by row instead, LLVM vectorises the stores into xt as
+        # scatters: in cache, 128 x 100 tiles, 3.6 (float64) and 5.6 (float32) ns per
+        # element against 0.28 and 0.29 (AMD EPYC Zen 5).  The same bits; in one process,
+        # 7 rounds, time with ÷ without: the loss + gradient + Gram pass on 1e6 x 100 C
+        # 0.48 (float64) and 0.42 (float32), 1e6 x 40 0.83-0.855, 1e6 x 20 0.93; the Gram
+        # pass alone on 1e6 x 100 387 -> 207 ms; LogisticRegression.fit with
+        # Newton-Cholesky, 1e6 x 100 C float64, 3 iterations: 1737 -> 688 ms.  Tiles of
+        # 512 rows instead of 128 gained nothing (0.98-1.02).
         n = X.shape[1]
-        for i in range(count):
-            row = _at(t0, i)
-            for j in range(n):
-                xt[j, i] = X[row, j]
+        for j in range(n):
+            for i in range(count):
+                xt[j, i] = X[_at(t0, i), j]
         _gram_features(xt, 0, count, d, t0, G)
 
 
