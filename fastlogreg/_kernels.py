@@ -817,6 +817,13 @@ def gram_register_rows(n, colmajor):
     return not colmajor and gram_rows_handles(n)
 
 
+@njit(**dict(JIT_OPTIONS, inline="always"))
+def gram_transposes_tiles(n, colmajor):
+    """Whether _gram_tile transposes X's tiles into its scratch: row-major rows that
+    _llvm.gram_rows does not take (Problem allocates the scratch for those only)."""
+    return not colmajor and not gram_register_rows(n, colmajor)
+
+
 @njit(**JIT_OPTIONS)
 def gram_plan(m, n, itemsize, colmajor):
     """plan for the Gram pass: at most _config.GRAM_MAX_BLOCKS blocks (each keeps an

@@ -231,8 +231,7 @@ def _gram_workspace(m, n, itemsize, colmajor):
     tile, block_rows, n_blocks = _kernels.gram_plan(m, n, itemsize, colmajor)
     z, partials = _kernels.allocate_workspace(n, n_blocks, tile)
     grams = np.empty((n_blocks, n + 1, n + 1))
-    # only the tiles that _llvm.gram_rows does not take are transposed (see _kernels._gram_tile)
-    transposed = not colmajor and not _kernels.gram_register_rows(n, colmajor)
+    transposed = _kernels.gram_transposes_tiles(n, colmajor)
     transposed_tiles = np.empty((n_blocks, n, tile) if transposed else (n_blocks, 0, 0))
     return tile, block_rows, z, partials, grams, transposed_tiles
 
