@@ -130,6 +130,13 @@ def cpuinfo_field(name):
 # took 1.67x the time; 512-byte float32 and 384-byte float64 segments gained less
 # (0.86-0.97 and 0.98-1.02).
 _INTEL = cpuinfo_field("vendor_id") == "GenuineIntel"
+# AMD's family 19h with AVX-512 is Zen 4 (Zen 3, of the same family, has no AVX-512;
+# Zen 5 is family 1Ah).
+_ZEN4 = (
+    cpuinfo_field("vendor_id") == "AuthenticAMD"
+    and cpuinfo_field("cpu family") == "25"
+    and "avx512f" in cpuinfo_field("flags").split()
+)
 if _INTEL:
     ROWMAJOR_MAX_TILE_BYTES = 32 * 1024
     MIN_TILE_ROWS_ROWMAJOR = 2
@@ -165,14 +172,21 @@ else:
 # 0.85 and 0.91, 4e6 x 10 F float64 0.905; but 4e6 x 10 F float32, bound by its
 # exponentials, 1.04-1.07 (H·v 0.99-1.03).  Caps of 512, 2048 and 4096 bytes, and of
 # 128 rows of either dtype, gained less.  Segments of up to 1 KiB (1e5 x 1000 F) are
-# prefetched whole either way.  Not measured on the Zen 4.
-COLMAJOR_PREFETCH_MAX_BYTES = 1024
+# prefetched whole either way.  On the AMD EPYC Zen 4 (numba "znver4"; 32 KiB L1,
+# 1 MiB L2 per core) the cap lost (2026-12-08, one process, 15-21 interleaved rounds,
+# time without ÷ with, medians and medians of paired ratios): cost_and_gradient
+# 4e6 x 10 F float32 0.875-0.92, float64 1.00; 1e6 x 100 F float32 0.92-0.99, float64
+# 0.92-0.985; H·v 4e6 x 10 F 0.93-0.95, 1e6 x 100 F float32 0.94-0.985; the
+# gradient + Gram pass, bound by its work, 1.02-1.03.  There the segments are
+# prefetched whole (a cap of the longest segment a tile has).  Not measured on a
+# Zen 3, which keeps the cap.
+MAX_TILE_ROWS_COLMAJOR = 2048
+COLMAJOR_PREFETCH_MAX_BYTES = MAX_TILE_ROWS_COLMAJOR * 8 if _ZEN4 else 1024
 # A column-major tile holds COLMAJOR_TILE_BYTES, but no fewer rows than its dtype's
 # floor while that fits COLMAJOR_FLOOR_MAX_BYTES, and never fewer than
 # MIN_TILE_ROWS_COLMAJOR (see _kernels.plan_blocks).
 COLMAJOR_FLOOR_MAX_BYTES = 512 * 1024
 ROWMAJOR_TILE_ROWS = 128
-MAX_TILE_ROWS_COLMAJOR = 2048
 # Row-major rows of at most this many bytes (and more than REGISTER_ROW_MAX_FEATURES
 # features) have the next tile prefetched into L2 while a tile is worked on: half of
 # it during the margins sweep, the other half during the gradient update, so that X
