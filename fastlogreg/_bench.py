@@ -191,7 +191,7 @@ def measure_profile(X, y, repeat, kernel="gradient", in_cache_bytes=IN_CACHE_BYT
     problem = Problem(X, y)
     # One block over the small copy (a block per tile would add per-block costs that
     # the full pass, with thousands of rows per block, does not have).
-    tile_s, block_rows_s, n_blocks_s = _kernels.plan_blocks(rows, n, X.itemsize, colmajor, 1, True)
+    tile_s, block_rows_s, n_blocks_s = _kernels.plan_blocks(rows, n, X.itemsize, colmajor, 1, False)
     z_s, partials_s = _kernels.allocate_workspace(n, n_blocks_s, tile_s)
     if kernel == "hessp":
         hess_weights = np.empty(m)

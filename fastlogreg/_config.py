@@ -79,7 +79,8 @@ def cpuinfo_field(name):
 # results are the same up to rounding, only the speed differs).
 #
 # AMD (and any CPU not measured).  Row-major X: 128 rows (fewer, but at least 8,
-# when that exceeds 256 KiB, so that the tile stays well inside the L2 cache).
+# when that exceeds 256 KiB, so that the tile stays well inside the L2 cache; since
+# 2026-12-08 64 rows for float64, see ROWMAJOR_TILE_ROWS_FLOAT64).
 # Measured with the real kernel, 64-row tiles (at most 512 KiB) against these:
 # 1e6 x 100 float32 17.8 -> 17.0 ms and 21.3 -> 19.3 ms, float64 32.6 -> 30.5 ms,
 # 2e6 x 50 float32 27.7 -> 25.1 ms, 1e5 x 1000 float32 17.0 -> 16.2 ms, float64 27.9
@@ -186,7 +187,20 @@ COLMAJOR_PREFETCH_MAX_BYTES = MAX_TILE_ROWS_COLMAJOR * 8 if _ZEN4 else 1024
 # floor while that fits COLMAJOR_FLOOR_MAX_BYTES, and never fewer than
 # MIN_TILE_ROWS_COLMAJOR (see _kernels.plan_blocks).
 COLMAJOR_FLOOR_MAX_BYTES = 512 * 1024
-ROWMAJOR_TILE_ROWS = 128
+# Row-major rows of more than REGISTER_ROW_MAX_FEATURES features go in tiles of at
+# most this many rows (and at most ROWMAJOR_MAX_TILE_BYTES); on the AMD EPYC, float64
+# rows in 64-row tiles.  Measured in one process, 64 ÷ 128 rows (time, medians and
+# medians of paired ratios, 15-21 interleaved rounds): on the Zen 4 (2026-12-08)
+# cost_and_gradient float64 1e6 x 100 C 0.95-0.96, 2e6 x 50 0.95-0.956, 5e5 x 200
+# 0.957-0.964, 3e5 x 350 0.954-0.975, H·v 1e6 x 100 0.98-0.99; on the Zen 3
+# (2026-12-07, a noisy host) 1e6 x 100 float64 0.945-0.947 (32 rows 0.90-0.976, 16
+# rows 1.046).  float32 rows keep 128: Zen 4 1e6 x 100 0.96, H·v 0.95-0.96, 2e6 x 50
+# 1.01; Zen 3 1.027 (32 rows 1.10).  The Gram pass keeps 128-row tiles: it
+# transposes each one, and 64 rows took 1.32-1.40x the time (Zen 4, 1e6 x 100
+# float64).
+ROWMAJOR_TILE_ROWS_FLOAT64 = 128 if _INTEL else 64
+ROWMAJOR_TILE_ROWS_FLOAT32 = 128
+GRAM_ROWMAJOR_TILE_ROWS = 128
 # Row-major rows of at most this many bytes (and more than REGISTER_ROW_MAX_FEATURES
 # features) have the next tile prefetched into L2 while a tile is worked on: half of
 # it during the margins sweep, the other half during the gradient update, so that X

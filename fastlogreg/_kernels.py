@@ -165,28 +165,37 @@ def _register_rows(n):
 @njit(**JIT_OPTIONS)
 def plan(m, n, itemsize, colmajor):
     """(tile_rows, block_rows, n_blocks) for an (m, n) X: a function of the shape only."""
-    return plan_blocks(m, n, itemsize, colmajor, _config.MAX_BLOCKS, True)
+    return plan_blocks(m, n, itemsize, colmajor, _config.MAX_BLOCKS, False)
 
 
 @njit(**JIT_OPTIONS)
-def plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles):
-    """plan, with at most max_blocks blocks; register_row_tiles: long tiles for the
-    row-major rows of the register kernels (see _config.REGISTER_ROW_TILE_ROWS; a pass,
-    and the Gram pass where gram_register_rows: a tile that the Gram kernel transposes
-    should stay small)."""
+def plan_blocks(m, n, itemsize, colmajor, max_blocks, gram):
+    """plan, with at most max_blocks blocks, for a pass or (gram) for the Gram pass:
+    long tiles for the row-major rows of the register kernels (see
+    _config.REGISTER_ROW_TILE_ROWS; in the Gram pass where gram_register_rows), and
+    their own row limit for the other row-major tiles (rowmajor_tile_rows)."""
     if colmajor:
         tile = _config.COLMAJOR_TILE_BYTES // max(n * itemsize, 1)
         tile = max(colmajor_floor_rows(n, itemsize), min(tile, _config.MAX_TILE_ROWS_COLMAJOR))
-    elif register_row_tiles and _register_rows(n):
+    elif gram_register_rows(n, colmajor) if gram else _register_rows(n):
         tile = _config.REGISTER_ROW_TILE_ROWS
     else:
         tile = _config.ROWMAJOR_MAX_TILE_BYTES // max(n * itemsize, 1)
-        tile = max(_config.MIN_TILE_ROWS_ROWMAJOR, min(tile, _config.ROWMAJOR_TILE_ROWS))
+        tile = max(_config.MIN_TILE_ROWS_ROWMAJOR, min(tile, rowmajor_tile_rows(itemsize, gram)))
     n_tiles = max((m + tile - 1) // tile, 1)
     tiles_per_block = (n_tiles + max_blocks - 1) // max_blocks
     block_rows = tile * tiles_per_block
     n_blocks = max((m + block_rows - 1) // block_rows, 1)
     return tile, block_rows, n_blocks
+
+
+@njit(**JIT_OPTIONS)
+def rowmajor_tile_rows(itemsize, gram):
+    """The most rows of a row-major tile of numba's loops (by X's itemsize), or of one
+    that the Gram pass transposes (gram); see _config.ROWMAJOR_TILE_ROWS_FLOAT64."""
+    if gram:
+        return _config.GRAM_ROWMAJOR_TILE_ROWS
+    return _config.ROWMAJOR_TILE_ROWS_FLOAT32 if itemsize == 4 else _config.ROWMAJOR_TILE_ROWS_FLOAT64
 
 
 @njit(**JIT_OPTIONS)
@@ -828,7 +837,7 @@ def gram_transposes_tiles(n, colmajor):
 def gram_plan(m, n, itemsize, colmajor):
     """plan for the Gram pass: at most _config.GRAM_MAX_BLOCKS blocks (each keeps an
     (n + 1)² matrix), long tiles where gram_register_rows."""
-    return plan_blocks(m, n, itemsize, colmajor, _config.GRAM_MAX_BLOCKS, gram_register_rows(n, colmajor))
+    return plan_blocks(m, n, itemsize, colmajor, _config.GRAM_MAX_BLOCKS, True)
 
 
 @njit(**REDUCTION_OPTIONS)

@@ -125,18 +125,31 @@ def test_tile_rows_follow_the_row_length(dtype):
     itemsize = np.dtype(dtype).itemsize
     m = 10**6
 
-    def tile(n, colmajor=False, max_blocks=128, register_row_tiles=True):
-        return _kernels.plan_blocks(m, n, itemsize, colmajor, max_blocks, register_row_tiles)[0]
+    def tile(n, colmajor=False, max_blocks=128, gram=False):
+        return _kernels.plan_blocks(m, n, itemsize, colmajor, max_blocks, gram)[0]
 
     short_n = _config.REGISTER_ROW_MAX_FEATURES  # the longest row of the register kernels
     assert tile(short_n) == _config.REGISTER_ROW_TILE_ROWS
-    # rows for numba's loops, and the Gram kernel's tiles of short rows: as many rows
-    # as the byte budget holds, within the row limits
-    for n, register_row_tiles in [(short_n, False), (short_n + 1, True), (100, True), (5000, True)]:
-        rows = tile(n, register_row_tiles=register_row_tiles)
-        assert _config.MIN_TILE_ROWS_ROWMAJOR <= rows <= _config.ROWMAJOR_TILE_ROWS
+    # rows for numba's loops, and the Gram pass's transposed tiles: as many rows as
+    # the byte budget holds, within the row limits (the pass's by dtype, the Gram
+    # pass's own)
+    pass_cap = _config.ROWMAJOR_TILE_ROWS_FLOAT32 if itemsize == 4 else _config.ROWMAJOR_TILE_ROWS_FLOAT64
+
+    def within_budget(n, cap):
         budget_rows = _config.ROWMAJOR_MAX_TILE_BYTES // (n * itemsize)
-        assert rows == max(_config.MIN_TILE_ROWS_ROWMAJOR, min(budget_rows, _config.ROWMAJOR_TILE_ROWS))
+        return max(_config.MIN_TILE_ROWS_ROWMAJOR, min(budget_rows, cap))
+
+    for gram, cap in [(False, pass_cap), (True, _config.GRAM_ROWMAJOR_TILE_ROWS)]:
+        assert _kernels.rowmajor_tile_rows(itemsize, gram) == cap
+        for n in (short_n + 1, 100, 5000):
+            assert _config.MIN_TILE_ROWS_ROWMAJOR <= tile(n, gram=gram) == within_budget(n, cap) <= cap
+    # short rows in the Gram pass: the register kernels' long tiles where gram_rows
+    # keeps its sums in registers, else transposed tiles
+    for n in range(1, short_n + 1):
+        if _kernels.gram_register_rows(n, False):
+            assert tile(n, gram=True) == _config.REGISTER_ROW_TILE_ROWS
+        else:
+            assert tile(n, gram=True) == within_budget(n, _config.GRAM_ROWMAJOR_TILE_ROWS)
     assert tile(100) >= tile(5000)
     # column-major X has its own tiles, whatever its row length: the byte budget's
     # rows, or the floor's, whichever is more
